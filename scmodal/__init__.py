@@ -1,0 +1,12 @@
+"""scmodal: predict one single-cell modality from another, on CPU or GPU."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets, get, models, ops, pp
+
+try:
+    __version__ = version("scmodal")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["datasets", "get", "models", "ops", "pp", "__version__"]

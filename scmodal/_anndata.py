@@ -1,0 +1,43 @@
+"""Helpers the AnnData/MuData adapters share: pick a matrix, validate keys, write safely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anndata import AnnData
+
+
+def check_adata(adata: Any, name: str = "adata") -> AnnData:
+    """An AnnData, or a ``TypeError`` naming the argument."""
+    if not isinstance(adata, AnnData):
+        raise TypeError(f"`{name}` must be an AnnData, got {type(adata).__name__}.")
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise ValueError(f"`{name}` is empty ({adata.n_obs} cells × {adata.n_vars} features).")
+    return adata
+
+
+def get_matrix(adata: AnnData, layer: str | None, name: str = "layer") -> Any:
+    """``adata.X`` or ``adata.layers[layer]``, with a clear error for an unknown layer."""
+    if layer is None:
+        if adata.X is None:
+            raise ValueError("`adata.X` is None; pass `layer=` naming the matrix to use.")
+        return adata.X
+    if not isinstance(layer, str):
+        raise TypeError(f"`{name}` must be a string or None, got {type(layer).__name__}.")
+    if layer not in adata.layers:
+        raise ValueError(
+            f"`{name}={layer!r}` is not in adata.layers; available: {list(adata.layers.keys())}."
+        )
+    return adata.layers[layer]
+
+
+def make_writable(adata: AnnData, copy: bool) -> AnnData:
+    """The object to write results into: a copy, or ``adata`` made actual if a view.
+
+    Called only after every check has passed, so nothing is written on bad input.
+    """
+    if copy:
+        return adata.copy()
+    if adata.is_view:
+        adata._init_as_actual(adata.copy())
+    return adata

@@ -1,0 +1,162 @@
+"""Array-namespace dispatch: the device follows the data.
+
+Every algorithm in scmodal is written once against the namespace returned by
+:func:`get_namespace`: ``numpy`` + ``scipy.sparse`` for CPU data, ``cupy`` +
+``cupyx.scipy.sparse`` for GPU data. This is the only module that imports cupy, and it
+does so lazily, so the package and its CPU path work without cupy installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+import scipy.special
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The array libraries for one device.
+
+    Attributes
+    ----------
+    xp
+        ``numpy`` or ``cupy``.
+    sparse
+        ``scipy.sparse`` or ``cupyx.scipy.sparse``.
+    special
+        ``scipy.special`` or ``cupyx.scipy.special``.
+    is_gpu
+        Whether arrays of this namespace live on a GPU.
+    """
+
+    xp: ModuleType
+    sparse: ModuleType
+    special: ModuleType
+    is_gpu: bool
+
+    def asarray(self, x: Any, dtype: Any = None) -> Any:
+        """Convert ``x`` (numpy, cupy or list) to a dense array of this namespace."""
+        if self.is_gpu:
+            return self.xp.asarray(x, dtype=dtype)
+        return np.asarray(to_numpy(x), dtype=dtype)
+
+    def map_columns(
+        self, fn: Callable[[slice], Any], n_cols: int, n_rows: int
+    ) -> list[Any]:
+        """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
+
+        On the GPU this is one call over all columns. On the CPU the blocks hold about
+        ``BLOCK_ELEMENTS`` values each, so that their temporaries stay in cache and in
+        memory the allocator reuses, and they run on a thread pool (numpy's sorting,
+        searching and arithmetic release the GIL).
+
+        Returns
+        -------
+        The results of ``fn`` in block order.
+        """
+        if self.is_gpu or n_cols < 2:
+            return [fn(slice(0, n_cols))]
+        width = max(1, BLOCK_ELEMENTS // max(n_rows, 1))
+        blocks = [slice(a, min(a + width, n_cols)) for a in range(0, n_cols, width)]
+        n_threads = min(_n_threads(), len(blocks))
+        if n_threads == 1:
+            return [fn(b) for b in blocks]
+        with ThreadPoolExecutor(n_threads) as pool:
+            return list(pool.map(fn, blocks))
+
+
+BLOCK_ELEMENTS = 1 << 20
+
+
+CPU = Namespace(xp=np, sparse=scipy.sparse, special=scipy.special, is_gpu=False)
+
+
+def _n_threads() -> int:
+    env = os.environ.get("SCMODAL_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def is_gpu_array(x: Any) -> bool:
+    """Whether ``x`` is a cupy array or cupyx sparse matrix (without importing cupy)."""
+    return type(x).__module__.split(".")[0] in ("cupy", "cupyx")
+
+
+def is_sparse(x: Any) -> bool:
+    """Whether ``x`` is a scipy or cupyx sparse matrix/array."""
+    if scipy.sparse.issparse(x):
+        return True
+    if is_gpu_array(x):
+        return get_namespace(x).sparse.issparse(x)
+    return False
+
+
+def gpu_namespace() -> Namespace:
+    """The cupy namespace; raises ``ImportError`` with install advice if cupy is missing."""
+    try:
+        import cupy
+        import cupyx.scipy.sparse
+        import cupyx.scipy.special
+    except ImportError as err:  # pragma: no cover - depends on the machine
+        raise ImportError(
+            "GPU support needs cupy: install it with `pip install 'scmodal[gpu]'` "
+            "(a cupy wheel matching your CUDA version)."
+        ) from err
+    return Namespace(
+        xp=cupy, sparse=cupyx.scipy.sparse, special=cupyx.scipy.special, is_gpu=True
+    )
+
+
+def get_namespace(*arrays: Any) -> Namespace:
+    """The namespace of the given arrays: GPU if any of them is on the GPU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scmodal._backend import get_namespace
+    >>> get_namespace(np.zeros(3)).is_gpu
+    False
+    """
+    if any(is_gpu_array(a) for a in arrays if a is not None):
+        return gpu_namespace()
+    return CPU
+
+
+def gpu_available() -> bool:
+    """Whether cupy imports and sees at least one CUDA device."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - any failure means no usable GPU
+        return False
+
+
+def to_numpy(x: Any) -> Any:
+    """Move an array or sparse matrix to the CPU (numpy / scipy.sparse); CPU input as is."""
+    if is_gpu_array(x):
+        return x.get()
+    return x
+
+
+def to_device(x: Any, ns: Namespace) -> Any:
+    """Move a dense array or sparse matrix to the device of ``ns``."""
+    if not ns.is_gpu:
+        return to_numpy(x)
+    if is_gpu_array(x):
+        return x
+    if scipy.sparse.issparse(x):
+        fmt = x.format if x.format in ("csr", "csc", "coo") else "csr"
+        return getattr(ns.sparse, f"{fmt}_matrix")(x.asformat(fmt))
+    return ns.xp.asarray(x)

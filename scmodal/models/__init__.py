@@ -1,0 +1,5 @@
+"""Estimators with a scikit-learn API on plain arrays (numpy/scipy or cupy/cupyx)."""
+
+from ._gaussrank import GaussRankScaler
+
+__all__ = ["GaussRankScaler"]
