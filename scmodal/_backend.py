@@ -47,9 +47,7 @@ class Namespace:
             return self.xp.asarray(x, dtype=dtype)
         return np.asarray(to_numpy(x), dtype=dtype)
 
-    def map_columns(
-        self, fn: Callable[[slice], Any], n_cols: int, n_rows: int
-    ) -> list[Any]:
+    def map_columns(self, fn: Callable[[slice], Any], n_cols: int, n_rows: int) -> list[Any]:
         """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
 
         On the GPU this is one call over all columns. On the CPU the blocks hold about
@@ -113,9 +111,7 @@ def gpu_namespace() -> Namespace:
             "GPU support needs cupy: install it with `pip install 'scmodal[gpu]'` "
             "(a cupy wheel matching your CUDA version)."
         ) from err
-    return Namespace(
-        xp=cupy, sparse=cupyx.scipy.sparse, special=cupyx.scipy.special, is_gpu=True
-    )
+    return Namespace(xp=cupy, sparse=cupyx.scipy.sparse, special=cupyx.scipy.special, is_gpu=True)
 
 
 def get_namespace(*arrays: Any) -> Namespace:

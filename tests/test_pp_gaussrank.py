@@ -154,8 +154,9 @@ def _bad_calls(prot):
         (prot, lambda a: sm.pp.inverse_gaussrank(a, layer="nope"), ValueError, "nope"),
         (
             prot,
-            lambda a: sm.pp.inverse_gaussrank(a, layer="counts", reference=other,
-                                              reference_key="gaussrank"),
+            lambda a: sm.pp.inverse_gaussrank(
+                a, layer="counts", reference=other, reference_key="gaussrank"
+            ),
             ValueError,
             "reference.var_names",
         ),

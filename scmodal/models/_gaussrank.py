@@ -15,7 +15,11 @@ from ..ops import interp_columns, normal_scores, sort_columns, sort_segments, ti
 
 def _work_dtype(X: Any) -> np.dtype:
     """float32 for float32/float16 input, float64 for everything else (ints stay exact)."""
-    return np.dtype(np.float32) if np.dtype(X.dtype) in (np.float32, np.float16) else np.dtype(np.float64)
+    return (
+        np.dtype(np.float32)
+        if np.dtype(X.dtype) in (np.float32, np.float16)
+        else np.dtype(np.float64)
+    )
 
 
 def _fit_dense(

@@ -9,6 +9,44 @@ import numpy as np
 from .._backend import Namespace
 
 
+_MAX_BUCKET = 16
+
+
+def searchsorted_right(x: Any, q: Any, ns: Namespace) -> Any:
+    """``searchsorted(x, q, side="right")`` for increasing finite ``x``, by buckets.
+
+    The range of ``x`` is cut into ``2 len(x)`` equal buckets; a query finds its bucket
+    arithmetically and then steps over the few knots inside it. Knots and queries go
+    through the same monotone bucket function, so the result equals the binary search
+    exactly; it is several times faster on unsorted queries. When the knots crowd into
+    a few buckets (more than ``_MAX_BUCKET`` in one), the plain binary search is used.
+    """
+    xp = ns.xp
+    k = x.shape[0]
+    lo_x, hi_x = float(x[0]), float(x[-1])
+    if k < 64 or not hi_x > lo_x:
+        return xp.searchsorted(x, q, side="right")
+    scale = 4 * k / (hi_x - lo_x)
+
+    def bucket(v: Any) -> Any:
+        b = xp.floor((v.astype(xp.float64) - lo_x) * scale)
+        return xp.clip(xp.nan_to_num(b, nan=4 * k), 0, 4 * k).astype(xp.int64)
+
+    first = xp.concatenate(
+        [xp.zeros(1, dtype=xp.int64), xp.cumsum(xp.bincount(bucket(x), minlength=4 * k + 1))]
+    )
+    steps = int(xp.diff(first).max())
+    if steps > _MAX_BUCKET:
+        return xp.searchsorted(x, q, side="right")
+    b = bucket(q)
+    i = first[b]
+    end = first[b + 1]
+    x_padded = xp.concatenate([x, x[-1:]])
+    for _ in range(steps):
+        i += (i < end) & (x_padded[i] <= q)
+    return i
+
+
 def interp_columns(
     Q: Any, x_knots: Any, y_knots: Any, n_knots: np.ndarray, ns: Namespace, dtype: Any
 ) -> Any:
@@ -50,7 +88,7 @@ def interp_columns(
             if k == 1:
                 out[:, j] = xp.where(xp.isnan(q), np.nan, y[0])
                 continue
-            i = xp.clip(xp.searchsorted(x, q, side="right") - 1, 0, k - 2)
+            i = xp.clip(searchsorted_right(x, q, ns) - 1, 0, k - 2)
             x0, x1 = x[i].astype(xp.float64), x[i + 1].astype(xp.float64)
             y0, y1 = y[i], y[i + 1]
             step = x1 - x0
