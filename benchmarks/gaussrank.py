@@ -19,6 +19,7 @@ total time over scmodal's. "round trip" is the largest |inverse(forward(X)) − 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -98,7 +99,7 @@ def main() -> None:
     print(
         f"GaussRank forward + inverse, {args.cells:,} cells × {args.features} features "
         f"({X.size / 1e6:.0f}M float32 values); best of {args.repeats}; "
-        f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores"
+        f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
     )
     rows = [
         ("numpy recipe (argsort², erfinv, np.interp)", numpy_recipe),

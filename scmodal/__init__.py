@@ -9,4 +9,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["datasets", "get", "models", "ops", "pp", "__version__"]
+__all__ = ["__version__", "datasets", "get", "models", "ops", "pp"]

@@ -15,6 +15,7 @@ def _read(folder: str) -> MuData:
     with warnings.catch_warnings():
         # gene and protein names may coincide (e.g. CD4): harmless, modalities stay apart
         warnings.filterwarnings("ignore", message=".*var_names are intersecting.*")
+        warnings.filterwarnings("ignore", message=".*pull_on_update.*", category=FutureWarning)
         mdata = MuData(mods)
     rna_obs = mods["rna"].obs
     for column in ("is_train", "batch", "cell_type"):

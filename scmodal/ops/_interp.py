@@ -8,7 +8,6 @@ import numpy as np
 
 from .._backend import Namespace
 
-
 _MAX_BUCKET = 16
 
 
@@ -76,7 +75,7 @@ def interp_columns(
     n, p = Q.shape
     out = xp.empty((n, p), dtype=dtype, order="F")
 
-    def work(cols: slice) -> None:  # noqa: C901 - one column at a time
+    def work(cols: slice) -> None:
         for j in range(cols.start, cols.stop):
             k = int(n_knots[j])
             q = Q[:, j]
