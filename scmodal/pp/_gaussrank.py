@@ -6,7 +6,6 @@ import numpy as np
 from anndata import AnnData
 
 from .._anndata import check_adata, get_matrix, make_writable
-from .._backend import is_sparse
 from ..models import GaussRankScaler
 
 
@@ -160,7 +159,7 @@ def inverse_gaussrank(
     Z = get_matrix(adata, layer)
     key = layer if reference_key is None else reference_key
     scaler = _reference_scaler(adata, reference, key)
-    values = scaler.inverse_transform(Z.toarray() if is_sparse(Z) else Z)
+    values = scaler.inverse_transform(Z)
     adata = make_writable(adata, copy)
     adata.layers[key_added] = values
     adata.uns[key_added] = {
