@@ -83,7 +83,7 @@ class TruncatedSVD(BaseEstimator):
     >>> Xt.shape, svd.components_.shape
     ((200, 5), (5, 80))
     >>> exact = np.linalg.svd(X.toarray(), compute_uv=False)[:5]
-    >>> bool(np.allclose(svd.singular_values_, exact, rtol=1e-4))
+    >>> bool(np.allclose(svd.singular_values_, exact, rtol=1e-2))
     True
     """
 
@@ -219,9 +219,10 @@ class TruncatedSVD(BaseEstimator):
         --------
         >>> import numpy as np
         >>> from scmodal.models import TruncatedSVD
-        >>> X = np.random.default_rng(0).random((50, 20))
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((50, 3)) @ rng.random((3, 20))  # rank 3
         >>> svd = TruncatedSVD(n_components=3)
-        >>> bool(np.allclose(svd.fit_transform(X), svd.transform(X), atol=1e-4))
+        >>> bool(np.allclose(svd.fit_transform(X), svd.transform(X)))
         True
         """
         X = self._check_fitted(X, "X", self.n_features_in_)
@@ -245,10 +246,10 @@ class TruncatedSVD(BaseEstimator):
         --------
         >>> import numpy as np
         >>> from scmodal.models import TruncatedSVD
-        >>> X = np.random.default_rng(0).random((50, 20))
-        >>> svd = TruncatedSVD(n_components=19)
-        >>> approx = svd.inverse_transform(svd.fit_transform(X))
-        >>> bool(np.abs(approx - X).max() < 0.1)
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((50, 3)) @ rng.random((3, 20))  # rank 3: recovered exactly
+        >>> svd = TruncatedSVD(n_components=3)
+        >>> bool(np.allclose(svd.inverse_transform(svd.fit_transform(X)), X))
         True
         """
         X = self._check_fitted(X, "X", self.components_.shape[0])
