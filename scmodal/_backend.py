@@ -41,12 +41,6 @@ class Namespace:
     special: ModuleType
     is_gpu: bool
 
-    def asarray(self, x: Any, dtype: Any = None) -> Any:
-        """Convert ``x`` (numpy, cupy or list) to a dense array of this namespace."""
-        if self.is_gpu:
-            return self.xp.asarray(x, dtype=dtype)
-        return np.asarray(to_numpy(x), dtype=dtype)
-
     def map_columns(self, fn: Callable[[slice], Any], n_cols: int, n_rows: int) -> list[Any]:
         """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
 
