@@ -4,7 +4,7 @@ from importlib.metadata import version as _version
 
 project = "scmodal"
 author = "scmodal developers"
-copyright = "2026, scmodal developers"  # noqa: A001
+copyright = "2026, scmodal developers"
 release = _version("scmodal")
 
 extensions = [

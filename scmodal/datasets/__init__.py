@@ -1,5 +1,7 @@
-"""Real single-cell datasets bundled with scmodal (see ``scmodal/datasets/data/LICENSE``)."""
+"""Real single-cell datasets bundled with scmodal (see ``scmodal/datasets/data/LICENSE``),
+and a generator of synthetic CITE-seq data at any scale."""
 
 from ._bundled import bmmc_cite, pbmc1k_protein
+from ._synthetic import synthetic_cite
 
-__all__ = ["bmmc_cite", "pbmc1k_protein"]
+__all__ = ["bmmc_cite", "pbmc1k_protein", "synthetic_cite"]

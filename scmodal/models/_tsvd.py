@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from .._backend import Namespace, get_namespace, is_sparse, to_device
+from .._backend import BLOCK_ELEMENTS, Namespace, get_namespace, is_sparse, to_device
 from .._validation import check_int, check_matrix
 from ..ops._matmul import matmul, rmatmul
 
@@ -19,16 +19,36 @@ def _orthonormalize(A: Any, ns: Namespace) -> Any:
     return Q
 
 
-def _column_sum_of_squares(X: Any, ns: Namespace) -> Any:
-    """Per-column sum of squares and sum, without densifying a sparse matrix."""
+def _column_moments(X: Any, ns: Namespace) -> tuple[Any, Any]:
+    """Per-column sum of squares and sum in float64, in blocks that stay small.
+
+    Never densifies nor copies a sparse ``X`` whole: a CSR matrix is read in chunks of
+    its stored values (their column indices bin them), a CSC or dense one in column blocks.
+    """
     xp = ns.xp
-    if is_sparse(X):
-        sq = X.multiply(X).sum(axis=0)
-        return xp.asarray(sq, dtype=xp.float64).ravel(), xp.asarray(
-            X.sum(axis=0), dtype=xp.float64
-        ).ravel()
-    X64 = X.astype(xp.float64)
-    return (X64 * X64).sum(axis=0), X64.sum(axis=0)
+    d = X.shape[1]
+    if is_sparse(X) and X.format == "csr":
+        sq, total = xp.zeros(d, dtype=xp.float64), xp.zeros(d, dtype=xp.float64)
+        for start in range(0, X.nnz, BLOCK_ELEMENTS):
+            cols = X.indices[start : start + BLOCK_ELEMENTS]
+            values = X.data[start : start + BLOCK_ELEMENTS].astype(xp.float64)
+            sq += xp.bincount(cols, weights=values * values, minlength=d)
+            total += xp.bincount(cols, weights=values, minlength=d)
+        return sq, total
+
+    def block(cols: slice) -> tuple[Any, Any]:
+        part = X[:, cols]
+        if is_sparse(part):
+            part = part.astype(xp.float64)
+            return (
+                xp.asarray(part.multiply(part).sum(axis=0)).ravel(),
+                xp.asarray(part.sum(axis=0)).ravel(),
+            )
+        part = part.astype(xp.float64)
+        return (part * part).sum(axis=0), part.sum(axis=0)
+
+    parts = ns.map_columns(block, d, X.shape[0])
+    return xp.concatenate([p[0] for p in parts]), xp.concatenate([p[1] for p in parts])
 
 
 def _compute_dtype(X: Any, ns: Namespace) -> Any:
@@ -186,7 +206,7 @@ class TruncatedSVD(BaseEstimator):
         components *= signs[:, None]
         U *= signs[None, :]
         Xt = U * s[None, :]
-        sq, total = _column_sum_of_squares(X, ns)
+        sq, total = _column_moments(X, ns)
         full_var = float((sq / n - (total / n) ** 2).sum())
         self.components_ = components
         self.singular_values_ = s
