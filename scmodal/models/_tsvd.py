@@ -11,12 +11,7 @@ from sklearn.exceptions import NotFittedError
 from .._backend import BLOCK_ELEMENTS, Namespace, get_namespace, is_sparse, to_device
 from .._validation import check_int, check_matrix
 from ..ops._matmul import matmul, rmatmul
-
-
-def _orthonormalize(A: Any, ns: Namespace) -> Any:
-    """Orthonormal basis of the columns of a tall matrix (reduced QR)."""
-    Q, _ = ns.xp.linalg.qr(A)
-    return Q
+from ..ops._orthonormalize import gram, orthonormalize
 
 
 def _column_moments(X: Any, ns: Namespace) -> tuple[Any, Any]:
@@ -62,9 +57,12 @@ class TruncatedSVD(BaseEstimator):
     Computes the top ``n_components`` singular triplets of ``X`` (no centering, like
     scikit-learn's :class:`~sklearn.decomposition.TruncatedSVD`) with Halko et al.'s
     randomized range finder: a Gaussian sketch ``X Ω``, ``n_iter`` power iterations with
-    a QR re-orthonormalization after every multiplication, then an exact SVD of the small
-    projected matrix. A sparse ``X`` is only ever multiplied, never densified: memory
-    beyond the input is ``O((n_cells + n_features) × (n_components + n_oversamples))``.
+    a Cholesky QR re-orthonormalization after every multiplication (Householder QR where
+    the basis is rank deficient; see :mod:`scmodal.ops._orthonormalize`), then the exact
+    SVD of the small projected matrix ``QᵀX``. A sparse ``X`` is only ever multiplied,
+    never densified nor copied: beyond the input, the fit holds two working factors
+    (cells × width and features × width, ``width = n_components + n_oversamples``),
+    reused by every product, and the results ``U Σ`` and ``Vᵀ``.
     Works on numpy, scipy.sparse (CSR/CSC), cupy and cupyx input; computes in float32
     unless given float64.
 
@@ -189,29 +187,39 @@ class TruncatedSVD(BaseEstimator):
         X = X.astype(dtype, copy=False)
         n, d = X.shape
         width = min(k + oversamples, min(n, d))
+        # two working factors, reused by every product: Q (cells × width), W (genes × width)
         rng = np.random.default_rng(self.random_state)
-        omega = to_device(rng.standard_normal((d, width)).astype(dtype), ns)
-        Q = _orthonormalize(matmul(X, omega, ns), ns)
-        for _ in range(n_iter):
-            W = _orthonormalize(rmatmul(X, Q, ns), ns)
-            Q = _orthonormalize(matmul(X, W, ns), ns)
-        B_t = rmatmul(X, Q, ns)  # (d, width) = (Qᵀ X)ᵀ
-        V, s, Ub_t = xp.linalg.svd(B_t, full_matrices=False)
-        U = Q @ Ub_t.T[:, :k]
-        s = s[:k]
-        components = V[:, :k].T
+        W = to_device(rng.standard_normal((d, width), dtype=np.float32).astype(dtype), ns)
+        Q = xp.empty((n, width), dtype=dtype)
+        # between products a well-conditioned basis is enough (one Cholesky pass);
+        # the last Q, which the data is projected on, is orthonormal (two passes)
+        orthonormalize(matmul(X, W, ns, out=Q), ns, passes=2 if n_iter == 0 else 1)
+        for i in range(n_iter):
+            orthonormalize(rmatmul(X, Q, ns, out=W), ns, passes=1)
+            orthonormalize(matmul(X, W, ns, out=Q), ns, passes=2 if i == n_iter - 1 else 1)
+        B_t = rmatmul(X, Q, ns, out=W)  # (Qᵀ X)ᵀ, genes × width
+        # SVD of the small Qᵀ X from the eigenpairs of its width × width Gram matrix
+        eigenvalues, eigenvectors = xp.linalg.eigh(gram(B_t, ns))
+        order = xp.argsort(eigenvalues)[::-1][:k]
+        s = xp.sqrt(xp.clip(eigenvalues[order], 0, None))
+        U_b = eigenvectors[:, order]
+        inv_s = xp.where(s > 0, 1 / xp.where(s > 0, s, 1), 0)
+        components = (U_b * inv_s[None, :]).T.astype(dtype) @ B_t.T  # Vᵀ = Σ⁻¹ U_bᵀ (QᵀX)
+        Xt = Q @ (U_b * s[None, :]).astype(dtype)  # U Σ = Q U_b Σ
+        del Q, W, B_t
         # signs as scikit-learn: the largest |loading| of each component is positive
         signs = xp.sign(components[xp.arange(k), xp.argmax(xp.abs(components), axis=1)])
         signs[signs == 0] = 1
-        components *= signs[:, None]
-        U *= signs[None, :]
-        Xt = U * s[None, :]
+        components *= signs[:, None].astype(dtype)
+        Xt *= signs[None, :].astype(dtype)
         sq, total = _column_moments(X, ns)
         full_var = float((sq / n - (total / n) ** 2).sum())
+        sq_t, total_t = _column_moments(Xt, ns)
+        variance = xp.clip(sq_t / n - (total_t / n) ** 2, 0, None)
         self.components_ = components
-        self.singular_values_ = s
-        self.explained_variance_ = xp.var(Xt.astype(xp.float64), axis=0).astype(dtype)
-        self.explained_variance_ratio_ = self.explained_variance_ / full_var
+        self.singular_values_ = s.astype(dtype)
+        self.explained_variance_ = variance.astype(dtype)
+        self.explained_variance_ratio_ = (variance / full_var).astype(dtype)
         self.n_features_in_ = d
         return Xt
 

@@ -20,11 +20,16 @@ from .._backend import Namespace, is_sparse
 COLUMN_BLOCK = 48
 
 
-def _blocked(A: Any, B: Any, ns: Namespace) -> Any:
-    """``A @ B`` with ``A`` sparse (maybe a transposed view) and ``B`` dense."""
+def _blocked(A: Any, B: Any, ns: Namespace, out: Any | None) -> Any:
+    """``A @ B`` with ``A`` sparse (maybe a transposed view) and ``B`` dense, into ``out``."""
     if ns.is_gpu or not is_sparse(A) or B.shape[1] <= COLUMN_BLOCK:
-        return ns.xp.asarray(A @ B)
-    out = np.empty((A.shape[0], B.shape[1]), dtype=np.result_type(A.dtype, B.dtype))
+        result = ns.xp.asarray(A @ B)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    if out is None:
+        out = np.empty((A.shape[0], B.shape[1]), dtype=np.result_type(A.dtype, B.dtype))
 
     def work(start: int) -> None:
         stop = min(start + COLUMN_BLOCK, B.shape[1])
@@ -35,8 +40,11 @@ def _blocked(A: Any, B: Any, ns: Namespace) -> Any:
     return out
 
 
-def matmul(X: Any, B: Any, ns: Namespace) -> Any:
+def matmul(X: Any, B: Any, ns: Namespace, out: Any | None = None) -> Any:
     """``X @ B`` for a dense or sparse ``X`` and a dense ``B``, never densifying ``X``.
+
+    ``out``, when given, is an ``(X.shape[0], B.shape[1])`` buffer of the result dtype
+    that receives the product (no other output-sized memory is allocated on the CPU).
 
     Examples
     --------
@@ -47,11 +55,12 @@ def matmul(X: Any, B: Any, ns: Namespace) -> Any:
     >>> bool(np.allclose(matmul(X, B, CPU), X.toarray() @ B))
     True
     """
-    return _blocked(X, B, ns)
+    return _blocked(X, B, ns, out)
 
 
-def rmatmul(X: Any, B: Any, ns: Namespace) -> Any:
-    """``X.T @ B`` for a dense or sparse ``X`` and a dense ``B``, never densifying ``X``.
+def rmatmul(X: Any, B: Any, ns: Namespace, out: Any | None = None) -> Any:
+    """``X.T @ B`` for a dense or sparse ``X`` and a dense ``B``, never densifying ``X``; see
+    :func:`matmul` for ``out``.
 
     Examples
     --------
@@ -62,4 +71,4 @@ def rmatmul(X: Any, B: Any, ns: Namespace) -> Any:
     >>> bool(np.allclose(rmatmul(X, B, CPU), X.toarray().T @ B))
     True
     """
-    return _blocked(X.T, B, ns)
+    return _blocked(X.T, B, ns, out)
