@@ -2,11 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, get, models, ops, pp
+from . import datasets, get, metrics, models, ops, pp, tl
 
 try:
     __version__ = version("scmodal")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__", "datasets", "get", "models", "ops", "pp"]
+__all__ = ["__version__", "datasets", "get", "metrics", "models", "ops", "pp", "tl"]

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 import scipy.special
 
@@ -34,12 +35,15 @@ class Namespace:
         ``scipy.special`` or ``cupyx.scipy.special``.
     is_gpu
         Whether arrays of this namespace live on a GPU.
+    linalg
+        ``scipy.linalg`` or ``cupyx.scipy.linalg`` (triangular solves, Cholesky).
     """
 
     xp: ModuleType
     sparse: ModuleType
     special: ModuleType
     is_gpu: bool
+    linalg: ModuleType = scipy.linalg
 
     def map_columns(self, fn: Callable[[slice], Any], n_cols: int, n_rows: int) -> list[Any]:
         """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
@@ -98,6 +102,7 @@ def gpu_namespace() -> Namespace:
     """The cupy namespace; raises ``ImportError`` with install advice if cupy is missing."""
     try:
         import cupy
+        import cupyx.scipy.linalg
         import cupyx.scipy.sparse
         import cupyx.scipy.special
     except ImportError as err:  # pragma: no cover - depends on the machine
@@ -105,7 +110,13 @@ def gpu_namespace() -> Namespace:
             "GPU support needs cupy: install it with `pip install 'scmodal[gpu]'` "
             "(a cupy wheel matching your CUDA version)."
         ) from err
-    return Namespace(xp=cupy, sparse=cupyx.scipy.sparse, special=cupyx.scipy.special, is_gpu=True)
+    return Namespace(
+        xp=cupy,
+        sparse=cupyx.scipy.sparse,
+        special=cupyx.scipy.special,
+        is_gpu=True,
+        linalg=cupyx.scipy.linalg,
+    )
 
 
 def get_namespace(*arrays: Any) -> Namespace:
@@ -131,6 +142,26 @@ def gpu_available() -> bool:
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:
         return False
+
+
+def available_memory(ns: Namespace) -> int:
+    """Bytes that can still be allocated on the namespace's device.
+
+    CPU: the kernel's ``MemAvailable`` (Linux), else physical pages free. GPU: the
+    device's free memory plus what cupy's pool holds but does not use.
+    """
+    if ns.is_gpu:
+        free, _total = ns.xp.cuda.runtime.memGetInfo()
+        pool = ns.xp.get_default_memory_pool()
+        return int(free + pool.total_bytes() - pool.used_bytes())
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # pragma: no cover
 
 
 def to_numpy(x: Any) -> Any:
