@@ -8,7 +8,9 @@ import scmodal as sm
 
 API = (Path(__file__).parents[1] / "docs" / "api.rst").read_text()
 PUBLIC = [
-    (mod, name) for mod in ("pp", "tl", "get", "models", "metrics", "datasets") for name in getattr(sm, mod).__all__
+    (mod, name)
+    for mod in ("pp", "tl", "get", "models", "metrics", "datasets")
+    for name in getattr(sm, mod).__all__
 ]
 
 
