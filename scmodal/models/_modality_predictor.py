@@ -24,7 +24,6 @@ from .._backend import (
 from .._validation import check_int, check_matrix
 from ._gaussrank import GaussRankScaler
 from ._kernel_ridge import (
-    KERNELS,
     MEMORY_FRACTION,
     _check_params,
     cholesky_solve,
@@ -523,4 +522,4 @@ class ModalityPredictor(BaseEstimator):
         return model
 
 
-__all__ = ["KERNELS", "ModalityPredictor"]
+__all__ = ["ModalityPredictor"]
