@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Namespace, get_namespace, is_sparse
-from ..ops._column_rank import sort_columns, tie_groups
+from ..ops._column_rank import rank_columns
 
 AXES = (None, 0, 1)
 
@@ -100,17 +100,9 @@ def pearson(y_true: Any, y_pred: Any, *, axis: int | None = None) -> Any:
 
 def _average_ranks(A: Any, ns: Namespace) -> Any:
     """Average ranks (1-based, ties share their mean rank) of every column of ``A``."""
-    xp = ns.xp
-    n, p = A.shape
-    sorted_values, order = sort_columns(A, ns)
-    flat = sorted_values.T.reshape(-1)
-    offsets = xp.arange(p + 1, dtype=xp.int64) * n
-    groups = tie_groups(flat, offsets, ns)
-    ranks = xp.empty((p, n), dtype=xp.float64)
-    ranks.reshape(-1)[(order.T + offsets[:-1, None]).reshape(-1)] = (
-        groups.numerator[groups.element_group] + 1
-    ) / 2
-    return ranks.T
+    ranked = rank_columns(A, ns)
+    groups = ranked.groups
+    return ranked.unsort((groups.numerator[groups.element_group] + 1) / 2, ns.xp.float64, ns)
 
 
 def spearman(y_true: Any, y_pred: Any, *, axis: int | None = None) -> Any:

@@ -10,7 +10,8 @@ from sklearn.exceptions import NotFittedError
 
 from .._backend import Namespace, get_namespace, is_sparse, to_device, to_numpy
 from .._validation import check_int, check_matrix
-from ..ops import interp_columns, normal_scores, sort_columns, sort_segments, tie_groups
+from ..ops import interp_columns, normal_scores, sort_segments, tie_groups
+from ..ops._column_rank import rank_columns
 
 
 def _work_dtype(X: Any) -> np.dtype:
@@ -32,19 +33,13 @@ def _fit_dense(
     Z = xp.empty((n, p), dtype=xp.float32, order="F") if transform else None
 
     def work(cols: slice) -> tuple[Any, Any, Any]:
-        sorted_values, order = sort_columns(X[:, cols], ns)
-        width = sorted_values.shape[1]
-        flat = sorted_values.T.reshape(-1)
-        offsets = xp.arange(width + 1, dtype=xp.int64) * n
-        groups = tie_groups(flat, offsets, ns)
+        ranked = rank_columns(X[:, cols], ns)
+        groups = ranked.groups
         scores = normal_scores(groups, ns).astype(xp.float32)
         if Z is not None:
-            block = xp.empty((width, n), dtype=xp.float32)
-            block.reshape(-1)[(order.T + offsets[:-1, None]).reshape(-1)] = scores[
-                groups.element_group
-            ]
-            Z[:, cols] = block.T
-        return _reference(flat, groups, scores, width, n_quantiles, dtype, ns)
+            Z[:, cols] = ranked.unsort(scores[groups.element_group], xp.float32, ns)
+        width = ranked.order.shape[1]
+        return _reference(ranked.flat, groups, scores, width, n_quantiles, dtype, ns)
 
     return Z, _stack_references(ns.map_columns(work, p, n), dtype, ns)
 

@@ -220,3 +220,51 @@ def normal_scores(groups: TieGroups, ns: Namespace) -> Any:
         denom = xp.maximum(2 * n_seg_of_group, 1).astype(xp.float64)
         scores = ns.special.ndtri(num / denom)
     return xp.where(groups.valid, scores, xp.nan)
+
+
+@dataclass
+class RankedColumns:
+    """The columns of a dense ``(n, p)`` matrix sorted and grouped into ties.
+
+    Attributes
+    ----------
+    flat
+        The sorted values, column after column, ``(n · p,)``.
+    order
+        ``(n, p)`` permutation: ``sorted[:, j] == X[order[:, j], j]``.
+    offsets
+        ``(p + 1,)`` start of each column in ``flat`` (``j · n``).
+    groups
+        The tie groups of ``flat`` (see :func:`tie_groups`).
+    """
+
+    flat: Any
+    order: Any
+    offsets: Any
+    groups: TieGroups
+
+    def unsort(self, element_values: Any, dtype: Any, ns: Namespace) -> Any:
+        """Put one value per sorted element back in the matrix's cell order: ``(n, p)``."""
+        n, p = self.order.shape
+        out = ns.xp.empty((p, n), dtype=dtype)
+        out.reshape(-1)[(self.order.T + self.offsets[:-1, None]).reshape(-1)] = element_values
+        return out.T
+
+
+def rank_columns(X: Any, ns: Namespace) -> RankedColumns:
+    """Sort every column of a dense matrix and group its ties (average ranks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scmodal._backend import CPU
+    >>> r = rank_columns(np.array([[3.0], [1.0], [3.0]]), CPU)
+    >>> ranks = (r.groups.numerator[r.groups.element_group] + 1) / 2
+    >>> r.unsort(ranks, np.float64, CPU).ravel().tolist()
+    [2.5, 1.0, 2.5]
+    """
+    n, p = X.shape
+    sorted_values, order = sort_columns(X, ns)
+    flat = sorted_values.T.reshape(-1)
+    offsets = ns.xp.arange(p + 1, dtype=ns.xp.int64) * n
+    return RankedColumns(flat, order, offsets, tie_groups(flat, offsets, ns))
