@@ -156,10 +156,10 @@ def test_bad_parameters(split, params, match):
 
 
 def test_memory_guard(split, monkeypatch):
-    import scmodal.models._modality_predictor as mp
+    import scmodal.models._kernel_ridge as krr
 
     X, Y, train = split
-    monkeypatch.setattr(mp, "available_memory", lambda ns: 200_000)
+    monkeypatch.setattr(krr, "available_memory", lambda ns: 200_000)
     with pytest.raises(MemoryError, match="at most"):
         ModalityPredictor(10, 5, n_repeats=1).fit(X[train], Y[train])
 

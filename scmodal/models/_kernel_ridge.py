@@ -3,6 +3,7 @@ targets, on numpy or cupy arrays, with a memory check before the kernel is alloc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,28 +29,28 @@ def kernel_matrix(X: Any, Y: Any, kernel: str, gamma: float, ns: Namespace) -> A
     return rbf_kernel(X, Y, gamma, ns) if kernel == "rbf" else linear_kernel(X, Y, ns)
 
 
-def check_kernel_memory(n_train: int, n_extra: int, itemsize: int, ns: Namespace) -> None:
-    """Raise ``MemoryError`` with advice if an ``n_train`` kernel solve will not fit.
+def check_kernel_memory(
+    n_train: int, need: Callable[[int], float], ns: Namespace, what: str = ""
+) -> None:
+    """Raise ``MemoryError`` with advice if a kernel fit on ``n_train`` cells will not fit.
 
-    A fit holds the ``n_train × n_train`` kernel (twice on the GPU, where the Cholesky
-    factor is a new array; in place on the CPU) and ``n_extra`` more rows of kernel
-    (e.g. the cells to predict).
+    ``need(n)`` is the number of bytes the fit allocates with ``n`` training cells
+    (non-decreasing in ``n``); the message gives ``need(n_train)``, the memory available
+    and the largest ``n`` that fits. ``what`` describes the kernel in the message.
     """
-    copies = 2 if ns.is_gpu else 1
-    need = itemsize * n_train * (copies * n_train + n_extra)
     free = available_memory(ns) * MEMORY_FRACTION
-    if need <= free:
+    if need(n_train) <= free:
         return
-    # largest n with itemsize · n · (copies · n + n_extra) ≤ free
-    a, b, c = copies * itemsize, n_extra * itemsize, -free
-    n_max = int((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a))
+    lo, hi = 0, n_train
+    while lo < hi:  # largest n with need(n) ≤ free
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if need(mid) <= free else (lo, mid - 1)
     where = "GPU" if ns.is_gpu else "CPU"
     raise MemoryError(
         f"kernel ridge regression on {n_train:,} training cells needs "
-        f"{format_bytes(need)} on the {where} ({n_train:,} × {n_train:,} kernel of "
-        f"{itemsize}-byte floats), but only {format_bytes(free)} is available: at most "
-        f"{n_max:,} training cells fit. Subsample the training cells (e.g. per cell type "
-        f"or batch), or use a device with more memory."
+        f"{format_bytes(need(n_train))} on the {where}{what}, but only {format_bytes(free)} "
+        f"is available: at most {lo:,} training cells fit. Subsample the training cells "
+        "(e.g. per cell type or batch), or use a device with more memory."
     )
 
 
@@ -171,7 +172,14 @@ class KernelRidge(BaseEstimator):
         dtype = ns.xp.float64 if X.dtype == np.float64 else ns.xp.float32
         X = ns.xp.asarray(X, dtype=dtype)
         gamma = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
-        check_kernel_memory(X.shape[0], 0, np.dtype(dtype).itemsize, ns)
+        itemsize = np.dtype(dtype).itemsize
+        copies = 2 if ns.is_gpu else 1  # the GPU's Cholesky factor is a second array
+        check_kernel_memory(
+            X.shape[0],
+            lambda n: copies * itemsize * n * n,
+            ns,
+            f" ({X.shape[0]:,} × {X.shape[0]:,} kernel of {itemsize}-byte floats)",
+        )
         K = kernel_matrix(X, X, kernel, gamma, ns)
         self.dual_coef_ = cholesky_solve(K, ns.xp.asarray(y, dtype=dtype), alpha, ns)
         self.X_fit_ = X

@@ -15,7 +15,6 @@ from tqdm.auto import tqdm
 
 from .._backend import (
     Namespace,
-    available_memory,
     get_namespace,
     is_sparse,
     to_device,
@@ -24,10 +23,9 @@ from .._backend import (
 from .._validation import check_int, check_matrix
 from ._gaussrank import GaussRankScaler
 from ._kernel_ridge import (
-    MEMORY_FRACTION,
     _check_params,
+    check_kernel_memory,
     cholesky_solve,
-    format_bytes,
     kernel_matrix,
 )
 from ._tsvd import TruncatedSVD
@@ -214,21 +212,7 @@ class ModalityPredictor(BaseEstimator):
             rows = n_predict - n_train + n if n_predict >= n_train else n_predict
             return itemsize * (rows * n + copies * (n // 2 + 1) ** 2)
 
-        free = available_memory(ns) * MEMORY_FRACTION
-        if need(n_train) <= free:
-            return
-        lo, hi = 0, n_train
-        while lo < hi:  # largest n_train that fits
-            mid = (lo + hi + 1) // 2
-            lo, hi = (mid, hi) if need(mid) <= free else (lo, mid - 1)
-        where = "GPU" if ns.is_gpu else "CPU"
-        raise MemoryError(
-            f"kernel ridge regression on {n_train:,} training cells (predicting "
-            f"{n_predict:,}) needs {format_bytes(need(n_train))} on the {where}, but only "
-            f"{format_bytes(free)} is available: at most {lo:,} training cells fit. "
-            "Subsample the training cells (e.g. per cell type or batch), or use a device "
-            "with more memory."
-        )
+        check_kernel_memory(n_train, need, ns, f" (predicting {n_predict:,} cells)")
 
     # --- fitting ----------------------------------------------------------------------
     def _fit(
