@@ -245,6 +245,7 @@ class ModalityPredictor(BaseEstimator):
 
         t0 = time.perf_counter()
         Y = xp.asarray(Y, dtype=dtype)
+        n_targets = Y.shape[1]
         self.target_scaler_ = None
         if self.target_transform == "gaussrank":
             self.target_scaler_ = GaussRankScaler()
@@ -282,11 +283,7 @@ class ModalityPredictor(BaseEstimator):
         timings["fits"] = fit_times
         self.Z_train_ = Z_train
         self.n_features_in_ = X_all.shape[1]
-        self.n_targets_ = self.target_scaler_.n_features_in_ if self.target_scaler_ else None
-        if self.n_targets_ is None:
-            self.n_targets_ = (
-                self.target_svd_.n_features_in_ if self.target_svd_ is not None else Y.shape[1]
-            )
+        self.n_targets_ = n_targets
         self.timings_ = timings
         if not predict_all:
             return None
