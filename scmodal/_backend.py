@@ -45,6 +45,23 @@ class Namespace:
     is_gpu: bool
     linalg: ModuleType = scipy.linalg
 
+    def blocks(self, length: int, breadth: int) -> list[slice]:
+        """Slices cutting ``range(length)`` into blocks of about ``BLOCK_ELEMENTS`` values.
+
+        Each index along ``length`` carries ``breadth`` values (a row of that many
+        columns, or a column of that many rows). On the GPU: one block.
+
+        Examples
+        --------
+        >>> from scmodal._backend import CPU
+        >>> len(CPU.blocks(10, BLOCK_ELEMENTS // 4))
+        3
+        """
+        if self.is_gpu:
+            return [slice(0, length)]
+        step = max(1, BLOCK_ELEMENTS // max(breadth, 1))
+        return [slice(a, min(a + step, length)) for a in range(0, length, step)]
+
     def map_columns(self, fn: Callable[[slice], Any], n_cols: int, n_rows: int) -> list[Any]:
         """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
 
@@ -57,10 +74,9 @@ class Namespace:
         -------
         The results of ``fn`` in block order.
         """
-        if self.is_gpu or n_cols < 2:
+        if n_cols < 2:
             return [fn(slice(0, n_cols))]
-        width = max(1, BLOCK_ELEMENTS // max(n_rows, 1))
-        blocks = [slice(a, min(a + width, n_cols)) for a in range(0, n_cols, width)]
+        blocks = self.blocks(n_cols, n_rows)
         n_threads = min(_n_threads(), len(blocks))
         if n_threads == 1:
             return [fn(b) for b in blocks]

@@ -16,17 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import BLOCK_ELEMENTS, Namespace
+from .._backend import Namespace
 
 # a pivot ratio of Cholesky's factor below this means cond(A) beyond ~1e7: use Householder
 MIN_PIVOT_RATIO = 1e-7
-
-
-def _row_blocks(n_rows: int, n_cols: int, ns: Namespace) -> list[slice]:
-    if ns.is_gpu:
-        return [slice(0, n_rows)]
-    step = max(1, BLOCK_ELEMENTS // max(n_cols, 1))
-    return [slice(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
 
 
 def gram(A: Any, ns: Namespace) -> Any:
@@ -42,7 +35,7 @@ def gram(A: Any, ns: Namespace) -> Any:
     """
     xp = ns.xp
     G = xp.zeros((A.shape[1], A.shape[1]), dtype=xp.float64)
-    for rows in _row_blocks(A.shape[0], A.shape[1], ns):
+    for rows in ns.blocks(A.shape[0], A.shape[1]):
         block = A[rows].astype(xp.float64)
         G += block.T @ block
     return G
@@ -62,7 +55,7 @@ def multiply_rows_in_place(A: Any, M: Any, ns: Namespace) -> Any:
            [5., 4.]])
     """
     M = M.astype(A.dtype)
-    for rows in _row_blocks(A.shape[0], A.shape[1], ns):
+    for rows in ns.blocks(A.shape[0], A.shape[1]):
         A[rows] = A[rows] @ M
     return A
 
