@@ -9,7 +9,7 @@ import scmodal as sm
 API = (Path(__file__).parents[1] / "docs" / "api.rst").read_text()
 PUBLIC = [
     (mod, name)
-    for mod in ("pp", "tl", "get", "models", "metrics", "datasets")
+    for mod in ("pp", "tl", "pl", "get", "models", "metrics", "datasets")
     for name in getattr(sm, mod).__all__
 ]
 

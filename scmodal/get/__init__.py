@@ -1,5 +1,6 @@
-"""Getters and movers: bring data between devices (and, later, results into AnnData)."""
+"""Getters and movers: bring data between devices, and results into AnnData."""
 
 from ._device import to_cpu, to_gpu
+from ._predictions import predictions
 
-__all__ = ["to_cpu", "to_gpu"]
+__all__ = ["predictions", "to_cpu", "to_gpu"]

@@ -1,0 +1,5 @@
+"""Plots in tests and doctests draw off-screen."""
+
+import matplotlib
+
+matplotlib.use("Agg")

@@ -1,0 +1,96 @@
+"""``sm.pl.prediction_accuracy``: the score of every predicted feature on held-out cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import metrics
+from ._utils import finish, held_out, new_axes
+
+METRICS = {"pearson": metrics.pearson, "spearman": metrics.spearman, "rmse": metrics.rmse}
+
+
+def prediction_accuracy(
+    mdata: Any,
+    *,
+    key: str = "prot_predicted",
+    metric: str = "pearson",
+    n_features: int | None = None,
+    ax: Any = None,
+    show: bool | None = None,
+    save: str | Path | None = None,
+) -> Any:
+    """Bar chart of every target feature's score on the held-out cells, best first.
+
+    Held-out cells are those the target modality measured but the model did not train
+    on. Beside each bar, a black tick marks the predict-the-training-mean baseline
+    (the measured mean over the training cells, for every held-out cell). For
+    ``"rmse"`` that baseline is a number per feature; for ``"pearson"`` and
+    ``"spearman"`` a constant prediction has no correlation: the tick is drawn at 0 and
+    the legend says it is undefined.
+
+    Parameters
+    ----------
+    mdata
+        A MuData on which :func:`scmodal.tl.predict_modality` ran with held-out cells.
+    key
+        The ``key_added`` of that run.
+    metric
+        ``"pearson"``, ``"spearman"`` (higher is better) or ``"rmse"`` (lower is better).
+    n_features
+        Show only the first ``n_features`` after sorting; ``None``: all.
+    ax
+        Draw into this Axes instead of a new figure.
+    show
+        Show the figure; ``None``: ``scanpy.settings.autoshow``.
+    save
+        Write the figure to this file path (e.g. ``"accuracy.png"``).
+
+    Returns
+    -------
+    The Axes, when the figure is not shown.
+
+    Examples
+    --------
+    >>> import scmodal as sm
+    >>> mdata = sm.datasets.bmmc_cite()
+    >>> sm.tl.predict_modality(mdata, train="is_train", n_repeats=1)
+    >>> ax = sm.pl.prediction_accuracy(mdata, n_features=20, show=False)
+    >>> len(ax.patches)
+    20
+    """
+    if metric not in METRICS:
+        raise ValueError(f"`metric` must be one of {list(METRICS)}; got {metric!r}.")
+    if n_features is not None and (not isinstance(n_features, int) or n_features < 1):
+        raise ValueError(f"`n_features` must be a positive integer or None; got {n_features!r}.")
+    p = held_out(mdata, key)
+    y, y_hat = p.measured[p.held_out], p.mean[p.held_out]
+    score = np.asarray(METRICS[metric](y, y_hat, axis=0), dtype=float)
+    correlation = metric != "rmse"
+    if correlation:
+        baseline = np.zeros_like(score)
+        base_label = "training mean (constant: correlation undefined, drawn at 0)"
+        order = np.argsort(np.where(np.isnan(score), np.inf, -score), kind="stable")
+    else:
+        mean = np.broadcast_to(p.train_mean, y.shape)
+        baseline = np.asarray(metrics.rmse(y, mean, axis=0), dtype=float)
+        base_label = "training mean (baseline)"
+        order = np.argsort(np.where(np.isnan(score), np.inf, score), kind="stable")
+    order = order[:n_features]
+    n = len(order)
+    fig, ax = new_axes(ax, (max(6.0, 0.14 * n + 2), 4.0))
+    x = np.arange(n)
+    ax.bar(x, score[order], color="tab:blue", label="scmodal")
+    ax.plot(x, baseline[order], ls="", marker="_", ms=8, mew=2, color="black", label=base_label)
+    ax.set_xticks(x, p.features[order], rotation=90, fontsize=max(4, min(9, 600 // max(n, 1))))
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.set_ylabel(metric)
+    ax.set_title(
+        f"{metric} of each {p.target} feature on {int(p.held_out.sum())} held-out cells "
+        f"(mean {np.nanmean(score):.3f})"
+    )
+    ax.legend(loc="upper right" if correlation else "upper left", fontsize=8)
+    return finish(fig, ax, show, save)
