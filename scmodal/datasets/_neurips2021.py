@@ -12,7 +12,8 @@ from pathlib import Path
 
 import anndata as ad
 from mudata import MuData
-from tqdm.auto import tqdm
+
+from .._progress import progress_bar
 
 FILENAME = "GSE194122_openproblems_neurips2021_cite_BMMC_processed.h5ad.gz"
 URL = (
@@ -51,7 +52,9 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
     try:
         with urllib.request.urlopen(url) as response, open(part, "wb") as out:
             size = int(response.headers.get("Content-Length") or 0) or None
-            bar = tqdm(total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress)
+            bar = progress_bar(
+                total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress
+            )
             digest = hashlib.sha256()
             for chunk in iter(lambda: response.read(CHUNK), b""):
                 out.write(chunk)

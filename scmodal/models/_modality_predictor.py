@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from tqdm.auto import tqdm
 
 from .._backend import (
     Namespace,
@@ -20,6 +19,7 @@ from .._backend import (
     to_device,
     to_numpy,
 )
+from .._progress import progress_bar
 from .._validation import check_int, check_matrix
 from ._gaussrank import GaussRankScaler
 from ._kernel_ridge import (
@@ -271,7 +271,7 @@ class ModalityPredictor(BaseEstimator):
         self.fit_cells_ = np.zeros((len(halves), n), dtype=bool)
         fit_times = []
         show = self.progress if self.progress is not None else n >= PROGRESS_MIN_CELLS
-        for f, half in enumerate(tqdm(halves, desc="kernel ridge fits", disable=not show)):
+        for f, half in enumerate(progress_bar(halves, desc="kernel ridge fits", disable=not show)):
             t0 = time.perf_counter()
             half_dev = to_device(half, ns)
             K_half = K[xp.ix_(to_device(kernel_rows[half], ns), half_dev)]
