@@ -27,8 +27,9 @@ def partial():
     mdata = mu.MuData({"rna": full["rna"].copy(), "prot": prot})
     mdata.obs["is_train"] = full.obs["is_train"].reindex(mdata.obs_names).to_numpy()
     sm.pp.tsvd(mdata, n_comps=20, mod="rna")
+    mdata["rna"].obsm["X_umap"] = mdata["rna"].obsm["X_tsvd"][:, :2]  # stands in for a UMAP
     sm.tl.predict_modality(
-        mdata, train="is_train", n_repeats=2, n_components_source=30, n_components_target=10
+        mdata, train="is_train", n_repeats=1, n_components_source=30, n_components_target=10
     )
     return mdata, dropped
 
@@ -58,11 +59,21 @@ def test_contents(partial):
 
 def test_scanpy_plots_color_by_predictions(partial):
     mdata, _ = partial
+    rna, prot = mdata["rna"], mdata["prot"]
     pred = sm.get.predictions(mdata)
-    sc.pp.neighbors(pred, use_rep="X_tsvd", n_neighbors=10)
-    sc.tl.umap(pred, random_state=0)
-    axes = sc.pl.umap(pred, color=["CD4", "CD14"], layer="measured", show=False)
-    assert [ax.get_title() for ax in axes] == ["CD4", "CD14"]
+    j = prot.var_names.get_loc("CD4")
+    ax = sc.pl.umap(pred, color="CD4", sort_order=False, show=False)
+    points = ax.collections[0]
+    np.testing.assert_array_equal(points.get_offsets(), rna.obsm["X_umap"])
+    np.testing.assert_allclose(points.get_array(), rna.obsm[KEY]["CD4"].to_numpy(), rtol=1e-6)
+    ax = sc.pl.umap(pred, color="CD4", layer="measured", sort_order=False, show=False)
+    colors = np.ma.masked_invalid(ax.collections[0].get_array())
+    in_prot = rna.obs_names.isin(prot.obs_names)
+    assert np.ma.getmaskarray(colors).tolist() == (~in_prot).tolist()  # NaN: not measured
+    rows = prot.obs_names.get_indexer(rna.obs_names[in_prot])
+    np.testing.assert_allclose(colors[in_prot].data, dense(prot.X)[rows, j], rtol=1e-6)
+    axes = sc.pl.umap(pred, color=["CD4", KEY + "_role"], show=False)
+    assert [ax.get_title() for ax in axes] == ["CD4", KEY + "_role"]
     plt.close("all")
 
 

@@ -20,7 +20,7 @@ KEY = "prot_predicted"
 def mdata():
     mdata = sm.datasets.bmmc_cite()
     sm.tl.predict_modality(
-        mdata, train="is_train", n_repeats=2, n_components_source=50, n_components_target=20
+        mdata, train="is_train", n_repeats=1, n_components_source=50, n_components_target=20
     )
     return mdata
 
@@ -33,8 +33,9 @@ def _close():
 
 def held_out(mdata):
     """Measured and predicted proteins of the held-out (s1d2) cells, and the training mean."""
-    test = ~mdata.obs["is_train"].to_numpy()
     prot = mdata["prot"]
+    test = ~mdata.obs["is_train"].reindex(prot.obs_names).to_numpy(dtype=bool)
+    assert test.sum() == 289
     measured = prot.X.toarray() if hasattr(prot.X, "toarray") else np.asarray(prot.X)
     predicted = mdata["rna"].obsm[KEY].reindex(prot.obs_names).to_numpy()
     return measured[test], predicted[test], measured[~test].mean(axis=0), prot.var_names
@@ -64,6 +65,7 @@ def test_prediction_accuracy_bars_are_the_scores(mdata, metric):
     assert labels(ax) == list(names[order])
     assert ax.get_ylabel() == metric
     assert "289 held-out cells" in ax.get_title()
+    assert f"{np.nanmean(expected):.3f}" in ax.get_title()
     baseline = ax.lines[0].get_ydata()
     if metric == "rmse":
         expected_base = np.sqrt(((y - train_mean) ** 2).mean(axis=0))
@@ -71,6 +73,7 @@ def test_prediction_accuracy_bars_are_the_scores(mdata, metric):
         assert (bars(ax) < baseline).mean() > 0.5  # the model beats the mean mostly
     else:
         assert np.all(baseline == 0)
+        assert ax.get_ylim()[0] < 0  # the baseline ticks at 0 stay in view
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any("undefined" in text for text in legend)
 
@@ -106,7 +109,7 @@ def test_predicted_vs_measured_panels(mdata):
 
 def test_uncertainty_points(mdata):
     y, y_hat, _, _ = held_out(mdata)
-    test = ~mdata.obs["is_train"].to_numpy()
+    test = ~mdata.obs["is_train"].reindex(mdata["prot"].obs_names).to_numpy(dtype=bool)
     std = mdata["rna"].obsm[KEY + "_std"].reindex(mdata["prot"].obs_names).to_numpy()[test]
     ax = sm.pl.uncertainty(mdata, show=False)
     xy = ax.collections[0].get_offsets()
@@ -130,6 +133,24 @@ def test_gaussrank_histograms():
         expected, _ = np.histogram(x[:, prot.var_names.get_loc(name)], bins=20)
         np.testing.assert_array_equal(heights, expected)
         assert bars(right).sum() == prot.n_obs
+
+
+def test_gaussrank_layer_and_bad_features():
+    prot = sm.datasets.bmmc_cite()["prot"].copy()
+    prot.layers["scaled"] = prot.X.toarray() * 10.0
+    sm.pp.gaussrank(prot, layer="scaled", key_added="gr")
+    fig = sm.pl.gaussrank(prot, "CD4", key="gr", bins=10, show=False)
+    left = fig.axes[0]
+    assert left.get_title() == "CD4: scaled"
+    expected, edges = np.histogram(prot.layers["scaled"][:, prot.var_names.get_loc("CD4")], 10)
+    np.testing.assert_array_equal(bars(left), expected)
+    assert left.patches[-1].get_x() + left.patches[-1].get_width() == pytest.approx(edges[-1])
+    fig = sm.pl.gaussrank(prot, "CD4", key="gr", layer=None, show=False)
+    assert fig.axes[0].get_title() == "CD4: scaled"  # the layer the transform used
+    with pytest.raises(ValueError, match=r"unknown feature.*not-a-protein.*e\.g\."):
+        sm.pl.gaussrank(prot, ["CD4", "not-a-protein"], key="gr")
+    with pytest.raises(ValueError, match=r"sm\.pp\.gaussrank"):
+        sm.pl.gaussrank(prot, "CD4")
 
 
 def test_tsvd_variance_bars():
@@ -161,6 +182,12 @@ def test_bad_inputs(mdata):
         sm.pl.prediction_accuracy(mdata, n_features=0)
     with pytest.raises(ValueError, match="unknown feature"):
         sm.pl.predicted_vs_measured(mdata, ["CD4", "not-a-protein"])
+    with pytest.raises(ValueError, match=r"holds no predictions.*prot_predicted"):
+        sm.pl.predicted_vs_measured(mdata, "CD4", key="nope")
+    with pytest.raises(ValueError, match="holds no predictions"):
+        sm.pl.uncertainty(mdata, key="nope")
+    with pytest.raises(ValueError, match="cells"):
+        sm.pl.predicted_vs_measured(mdata, "CD4", cells="train")
     with pytest.raises(ValueError, match="kind"):
         sm.pl.predicted_vs_measured(mdata, "CD4", kind="violin")
     with pytest.raises(ValueError, match="no GaussRank"):
@@ -173,14 +200,23 @@ def test_bad_inputs(mdata):
 def test_no_held_out_cells_and_no_std():
     mdata = sm.datasets.bmmc_cite()
     sm.tl.predict_modality(mdata, n_repeats=1, n_components_source=20, n_components_target=10)
+    before = snapshot(mdata)
     with pytest.raises(ValueError, match="no held-out cells"):
         sm.pl.prediction_accuracy(mdata)
     with pytest.raises(ValueError, match="no held-out cells"):
         sm.pl.uncertainty(mdata)
+    with pytest.raises(ValueError, match="no held-out cells"):
+        sm.pl.predicted_vs_measured(mdata, "CD4")
+    assert snapshot(mdata) == before
+    # every measured cell can still be shown
+    fig = sm.pl.predicted_vs_measured(mdata, "CD4", cells="all", kind="scatter", show=False)
+    assert len(fig.axes[0].collections[0].get_offsets()) == mdata["prot"].n_obs
     mdata = sm.datasets.bmmc_cite()
     sm.tl.predict_modality(
         mdata, train="is_train", n_repeats=1, n_components_source=20, n_components_target=10
     )
     del mdata["rna"].obsm[KEY + "_std"]
+    before = snapshot(mdata)
     with pytest.raises(ValueError, match="_std"):
         sm.pl.uncertainty(mdata)
+    assert snapshot(mdata) == before

@@ -46,6 +46,13 @@ def _dense(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _frame(x: Any, features: pd.Index) -> np.ndarray:
+    """A stored prediction matrix as float64 numpy, DataFrame columns put in feature order."""
+    if isinstance(x, pd.DataFrame):
+        x = x.reindex(columns=features)
+    return _dense(x)
+
+
 def prediction_keys(mdata: Any) -> list[str]:
     """The keys of ``mdata.uns`` written by ``sm.tl.predict_modality``."""
     return [k for k, v in mdata.uns.items() if isinstance(v, dict) and "target_features" in v]
@@ -76,9 +83,14 @@ def collect(mdata: Any, key: str, source: str | None = None) -> Predictions:
             f"`mdata.mod[{source!r}].obsm` has no {key!r}; available: {list(src.obsm.keys())}."
         )
     features = pd.Index(np.asarray(info["target_features"], dtype=str))
-    mean = _dense(src.obsm[key])
     std_key = f"{key}_std"
-    std = _dense(src.obsm[std_key]) if std_key in src.obsm else None
+    mean = _frame(src.obsm[key], features)
+    std = _frame(src.obsm[std_key], features) if std_key in src.obsm else None
+    if mean.shape[1] != len(features):
+        raise ValueError(
+            f"`mdata.mod[{source!r}].obsm[{key!r}]` has {mean.shape[1]} columns but "
+            f"{len(features)} target features are recorded in `mdata.uns[{key!r}]`."
+        )
     columns = tgt.var_names.get_indexer(features)
     if (columns < 0).any():
         missing = list(features[columns < 0][:5])

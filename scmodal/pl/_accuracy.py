@@ -26,11 +26,13 @@ def prediction_accuracy(
     """Bar chart of every target feature's score on the held-out cells, best first.
 
     Held-out cells are those the target modality measured but the model did not train
-    on. Beside each bar, a black tick marks the predict-the-training-mean baseline
+    on. At each bar, a black tick marks the predict-the-training-mean baseline
     (the measured mean over the training cells, for every held-out cell). For
     ``"rmse"`` that baseline is a number per feature; for ``"pearson"`` and
     ``"spearman"`` a constant prediction has no correlation: the tick is drawn at 0 and
-    the legend says it is undefined.
+    the legend says it is undefined. A feature whose own score is undefined (constant
+    over the held-out cells, measured or predicted) comes last, without a bar. The title
+    gives the number of held-out cells and the mean score over all features.
 
     Parameters
     ----------
@@ -87,10 +89,17 @@ def prediction_accuracy(
     ax.plot(x, baseline[order], ls="", marker="_", ms=8, mew=2, color="black", label=base_label)
     ax.set_xticks(x, p.features[order], rotation=90, fontsize=max(4, min(9, 600 // max(n, 1))))
     ax.set_xlim(-0.7, n - 0.3)
+    bottom, top = ax.get_ylim()
+    span = max(top - bottom, 1e-3)
+    if correlation:  # keep the baseline ticks at 0 in view, off the axis line
+        bottom = min(bottom, -0.05 * span)
+    ax.set_ylim(bottom, top + 0.22 * span)  # headroom for the legend
     ax.set_ylabel(metric)
+    mean_score = float(np.nanmean(score)) if np.isfinite(score).any() else np.nan
+    shown = "" if n == len(score) else f", {n} best shown"
     ax.set_title(
-        f"{metric} of each {p.target} feature on {int(p.held_out.sum())} held-out cells "
-        f"(mean {np.nanmean(score):.3f})"
+        f"{metric} of each {p.target} feature on {int(p.held_out.sum())} held-out cells\n"
+        f"mean over all {len(score)} features: {mean_score:.3f}{shown}"
     )
     ax.legend(loc="upper right" if correlation else "upper left", fontsize=8)
     return finish(fig, ax, show, save)

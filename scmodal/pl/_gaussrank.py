@@ -8,8 +8,16 @@ from typing import Any
 import numpy as np
 
 from .._anndata import check_adata, get_matrix
+from .._backend import get_namespace, is_gpu_array
 from ..get._predictions import _dense
 from ._utils import check_features, finish, grid
+
+
+def _columns(matrix: Any, columns: np.ndarray) -> np.ndarray:
+    """Some columns of a (sparse, GPU) matrix as a float64 numpy array."""
+    if is_gpu_array(matrix):
+        columns = get_namespace(matrix).xp.asarray(columns)
+    return _dense(matrix[:, columns])
 
 
 def gaussrank(
@@ -71,8 +79,8 @@ def gaussrank(
         layer = None if recorded == "X" else str(recorded)
     before_all = get_matrix(adata, layer)
     columns = adata.var_names.get_indexer(names)
-    before = _dense(before_all[:, columns])
-    after = _dense(adata.layers[key][:, columns])
+    before = _columns(before_all, columns)
+    after = _columns(adata.layers[key], columns)
     fig, axes = grid(2 * len(names), 2, (3.6, 2.6))
     for i, name in enumerate(names):
         left, right = axes[2 * i], axes[2 * i + 1]

@@ -125,7 +125,7 @@ def uncertainty(
     --------
     >>> import scmodal as sm
     >>> mdata = sm.datasets.bmmc_cite()
-    >>> sm.tl.predict_modality(mdata, train="is_train", n_repeats=2)
+    >>> sm.tl.predict_modality(mdata, train="is_train", n_repeats=1)
     >>> ax = sm.pl.uncertainty(mdata, show=False)
     >>> ax.get_xlabel()
     'bagged std (mean over features)'
