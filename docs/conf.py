@@ -5,6 +5,7 @@ Nothing is fetched from the network: intersphinx reads the inventories committed
 ``_inv/`` (see ``_inv/README.md``), and the tutorial notebooks are executed locally.
 """
 
+import runpy
 import shutil
 from importlib.metadata import version as _version
 from pathlib import Path
@@ -64,17 +65,7 @@ nb_merge_streams = True
 
 # -- intersphinx: offline, from the inventories committed under _inv/ ------------------
 # (base URL for the links, local objects.inv); regenerate with _inv/make_inventories.py
-_INTERSPHINX = {
-    "python": "https://docs.python.org/3/",
-    "numpy": "https://numpy.org/doc/stable/",
-    "scipy": "https://docs.scipy.org/doc/scipy/",
-    "sklearn": "https://scikit-learn.org/stable/",
-    "pandas": "https://pandas.pydata.org/pandas-docs/stable/",
-    "matplotlib": "https://matplotlib.org/stable/",
-    "anndata": "https://anndata.readthedocs.io/en/stable/",
-    "mudata": "https://mudata.readthedocs.io/en/latest/",
-    "scanpy": "https://scanpy.readthedocs.io/en/stable/",
-}
+_INTERSPHINX = runpy.run_path(str(HERE / "_inv" / "make_inventories.py"))["PROJECTS"]
 intersphinx_mapping = {
     name: (url, str(HERE / "_inv" / f"{name}.inv")) for name, url in _INTERSPHINX.items()
 }
