@@ -58,7 +58,7 @@ class TruncatedSVD(BaseEstimator):
     scikit-learn's :class:`~sklearn.decomposition.TruncatedSVD`) with Halko et al.'s
     randomized range finder: a Gaussian sketch ``X Ω``, ``n_iter`` power iterations with
     a Cholesky QR re-orthonormalization after every multiplication (Householder QR where
-    the basis is rank deficient; see :mod:`scmodal.ops._orthonormalize`), then the exact
+    the basis is rank deficient; see ``scmodal/ops/_orthonormalize.py``), then the exact
     SVD of the small projected matrix ``QᵀX``. A sparse ``X`` is only ever multiplied,
     never densified nor copied: beyond the input, the fit holds two working factors
     (cells × width and features × width, ``width = n_components + n_oversamples``),
