@@ -9,8 +9,9 @@ does so lazily, so the package and its CPU path work without cupy installed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -98,6 +99,33 @@ def _n_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+SMALL_BLAS_ELEMENTS = 1 << 22
+
+
+@contextmanager
+def blas_threads_for(n_elements: int, ns: Namespace) -> Iterator[None]:
+    """One BLAS thread for work whose dense operands hold fewer than ``SMALL_BLAS_ELEMENTS``.
+
+    numpy and scipy each bundle an OpenBLAS whose threads spin while they wait for work.
+    On small products and factorizations the threads gain little, and on a busy machine
+    (other processes, a notebook next to a docs build) the spinning makes a 0.4 s
+    prediction take 6–12 s. Large work keeps all threads; the GPU is left alone.
+
+    Examples
+    --------
+    >>> from scmodal._backend import CPU, blas_threads_for
+    >>> with blas_threads_for(1000, CPU):
+    ...     pass
+    """
+    if ns.is_gpu or n_elements >= SMALL_BLAS_ELEMENTS:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def is_gpu_array(x: Any) -> bool:

@@ -45,3 +45,19 @@ def test_orthonormalize_falls_back_to_householder_when_rank_deficient():
     Q = orth.orthonormalize(A.astype(np.float32), CPU)
     assert np.isfinite(Q).all()
     np.testing.assert_allclose(Q.T @ Q, np.eye(10), atol=1e-5)
+
+
+def test_blas_threads_for_small_work_only():
+    from threadpoolctl import threadpool_info
+
+    from scmodal._backend import CPU, SMALL_BLAS_ELEMENTS, blas_threads_for
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with blas_threads_for(SMALL_BLAS_ELEMENTS - 1, CPU):
+        assert all(t == 1 for t in blas_threads())
+    assert blas_threads() == before
+    with blas_threads_for(SMALL_BLAS_ELEMENTS, CPU):
+        assert blas_threads() == before

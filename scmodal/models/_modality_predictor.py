@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._backend import (
     Namespace,
+    blas_threads_for,
     get_namespace,
     is_sparse,
     to_device,
@@ -230,10 +231,25 @@ class ModalityPredictor(BaseEstimator):
         if Y.shape[0] != n:
             raise ValueError(f"`Y` has {Y.shape[0]} rows; there are {n} training cells.")
         ns = get_namespace(X_all, Y)
-        xp = ns.xp
         halves = bagging_halves(n, groups, self.n_repeats, self.random_state)
         dtype = np.float64 if X_all.dtype == np.float64 else np.float32
         self._memory_check(n, X_all.shape[0] if predict_all else n, np.dtype(dtype).itemsize, ns)
+        elements = max((X_all.shape[0] + X_all.shape[1]) * self.n_components_source, n * n)
+        with blas_threads_for(elements, ns):
+            return self._fit_steps(X_all, train, Y, halves, dtype, predict_all, ns)
+
+    def _fit_steps(
+        self,
+        X_all: Any,
+        train: np.ndarray,
+        Y: Any,
+        halves: list[np.ndarray],
+        dtype: Any,
+        predict_all: bool,
+        ns: Namespace,
+    ) -> tuple[Any, Any] | None:
+        xp = ns.xp
+        n = len(train)
         timings: dict[str, Any] = {}
 
         t0 = time.perf_counter()
@@ -403,9 +419,12 @@ class ModalityPredictor(BaseEstimator):
         t0 = time.perf_counter()
         n = self.Z_train_.shape[0]
         self._memory_check(n, X.shape[0], self.Z_train_.dtype.itemsize, ns)
-        Z = zscore_rows(self.source_svd_.transform(X), ns)
-        K = kernel_matrix(Z.astype(self.Z_train_.dtype), self.Z_train_, self.kernel, self.gamma, ns)
-        mean, std = self._predict_from_kernel(K, ns)
+        with blas_threads_for(X.shape[0] * max(n, X.shape[1]), ns):
+            Z = zscore_rows(self.source_svd_.transform(X), ns)
+            K = kernel_matrix(
+                Z.astype(self.Z_train_.dtype), self.Z_train_, self.kernel, self.gamma, ns
+            )
+            mean, std = self._predict_from_kernel(K, ns)
         _synchronize(ns)
         self.timings_ = {**getattr(self, "timings_", {}), "predict": time.perf_counter() - t0}
         return (mean, std) if return_std else mean

@@ -8,7 +8,14 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from .._backend import BLOCK_ELEMENTS, Namespace, get_namespace, is_sparse, to_device
+from .._backend import (
+    BLOCK_ELEMENTS,
+    Namespace,
+    blas_threads_for,
+    get_namespace,
+    is_sparse,
+    to_device,
+)
 from .._validation import check_int, check_matrix
 from ..ops._matmul import matmul, rmatmul
 from ..ops._orthonormalize import gram, orthonormalize
@@ -180,11 +187,18 @@ class TruncatedSVD(BaseEstimator):
         X = check_matrix(X, "X", allow_nan=False)
         k, oversamples, n_iter = self._check_params(X)
         ns = get_namespace(X)
-        xp = ns.xp
         dtype = _compute_dtype(X, ns)
         if is_sparse(X):
             X = X if X.format in ("csr", "csc") else X.tocsr()
         X = X.astype(dtype, copy=False)
+        width = min(k + oversamples, min(X.shape))
+        with blas_threads_for((X.shape[0] + X.shape[1]) * width, ns):
+            return self._fit_transform(X, k, oversamples, n_iter, dtype, ns)
+
+    def _fit_transform(
+        self, X: Any, k: int, oversamples: int, n_iter: int, dtype: Any, ns: Namespace
+    ) -> Any:
+        xp = ns.xp
         n, d = X.shape
         width = min(k + oversamples, min(n, d))
         # two working factors, reused by every product: Q (cells × width), W (genes × width)
