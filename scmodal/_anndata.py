@@ -16,6 +16,21 @@ def check_adata(adata: Any, name: str = "adata") -> AnnData:
     return adata
 
 
+def check_mudata(mdata: Any, **modalities: str) -> None:
+    """A MuData holding the named modalities, or an error naming the argument.
+
+    ``check_mudata(mdata, source="rna")`` raises a ``TypeError`` for anything but a
+    MuData and a ``ValueError`` naming ``source`` when ``"rna"`` is not a modality.
+    """
+    if not hasattr(mdata, "mod"):
+        raise TypeError(f"`mdata` must be a MuData, got {type(mdata).__name__}.")
+    for arg, name in modalities.items():
+        if name not in mdata.mod:
+            raise ValueError(
+                f"`{arg}={name!r}` is not a modality of the MuData: {list(mdata.mod.keys())}."
+            )
+
+
 def get_matrix(adata: AnnData, layer: str | None, name: str = "layer") -> Any:
     """``adata.X`` or ``adata.layers[layer]``, with a clear error for an unknown layer."""
     if layer is None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._anndata import check_mudata
 from .._backend import is_sparse, to_numpy
 
 ROLES = ("train", "held out", "not measured")
@@ -60,8 +61,7 @@ def prediction_keys(mdata: Any) -> list[str]:
 
 def collect(mdata: Any, key: str, source: str | None = None) -> Predictions:
     """Gather the predictions stored under ``key`` (validated; nothing is modified)."""
-    if not hasattr(mdata, "mod"):
-        raise TypeError(f"`mdata` must be a MuData, got {type(mdata).__name__}.")
+    check_mudata(mdata)
     keys = prediction_keys(mdata)
     if key not in keys:
         raise ValueError(
@@ -72,11 +72,7 @@ def collect(mdata: Any, key: str, source: str | None = None) -> Predictions:
     params = info.get("params", {})
     source = source if source is not None else str(params.get("source", "rna"))
     target = str(params.get("target", ""))
-    for arg, name in (("source", source), ("target", target)):
-        if name not in mdata.mod:
-            raise ValueError(
-                f"`{arg}={name!r}` is not a modality of the MuData: {list(mdata.mod.keys())}."
-            )
+    check_mudata(mdata, source=source, target=target)
     src, tgt = mdata.mod[source], mdata.mod[target]
     if key not in src.obsm:
         raise ValueError(

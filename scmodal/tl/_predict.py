@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._anndata import check_mudata
 from .._backend import get_namespace, is_gpu_array, is_sparse
 from ..models import ModalityPredictor
 
@@ -15,13 +16,7 @@ METHODS = ("krr",)
 
 
 def _check_mudata(mdata: Any, source: str, target: str) -> None:
-    if not hasattr(mdata, "mod"):
-        raise TypeError(f"`mdata` must be a MuData, got {type(mdata).__name__}.")
-    for arg, name in (("source", source), ("target", target)):
-        if name not in mdata.mod:
-            raise ValueError(
-                f"`{arg}={name!r}` is not a modality of the MuData: {list(mdata.mod.keys())}."
-            )
+    check_mudata(mdata, source=source, target=target)
     if source == target:
         raise ValueError(f"`source` and `target` are the same modality ({source!r}).")
 
