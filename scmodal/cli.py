@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._files import part_file
+
 
 def _demo(args: argparse.Namespace) -> int:
     import numpy as np
@@ -74,9 +76,8 @@ def _predict(args: argparse.Namespace) -> int:
         print(f"scmodal predict: {err}", file=sys.stderr)
         return 2
     out = Path(args.output)
-    tmp = out.with_name(out.name + ".part")
-    mdata.write_h5mu(tmp)  # a failed write never leaves a half-written OUT
-    tmp.replace(out)
+    with part_file(out) as tmp:  # a failed write never leaves a half-written OUT
+        mdata.write_h5mu(tmp)
     key = args.key_added or f"{args.target}_predicted"
     print(
         f"Predicted {mdata[args.target].n_vars} {args.target} features for "

@@ -13,6 +13,7 @@ from pathlib import Path
 import anndata as ad
 from mudata import MuData
 
+from .._files import part_file
 from .._progress import progress_bar
 
 FILENAME = "GSE194122_openproblems_neurips2021_cite_BMMC_processed.h5ad.gz"
@@ -37,54 +38,37 @@ def default_cache_dir() -> Path:
     return Path(base) / "scmodal"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Path:
     """Download ``url`` to ``dest`` via a ``.part`` file, kept only if its SHA-256 matches."""
-    part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(url) as response, open(part, "wb") as out:
-            size = int(response.headers.get("Content-Length") or 0) or None
-            bar = progress_bar(
-                total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-            )
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: response.read(CHUNK), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
-            bar.close()
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    got = digest.hexdigest()
-    if got != sha256:
-        part.unlink(missing_ok=True)
-        raise OSError(
-            f"the download of {url} is corrupt or has changed: SHA-256 {got}, expected "
-            f"{sha256}. Nothing was kept; try again, or download the file yourself and "
-            "pass its path."
+    with (
+        part_file(dest) as part,
+        urllib.request.urlopen(url) as response,
+        open(part, "wb") as out,
+    ):
+        size = int(response.headers.get("Content-Length") or 0) or None
+        bar = progress_bar(
+            total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress
         )
-    part.replace(dest)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: response.read(CHUNK), b""):
+            out.write(chunk)
+            digest.update(chunk)
+            bar.update(len(chunk))
+        bar.close()
+        got = digest.hexdigest()
+        if got != sha256:
+            raise OSError(
+                f"the download of {url} is corrupt or has changed: SHA-256 {got}, expected "
+                f"{sha256}. Nothing was kept; try again, or download the file yourself and "
+                "pass its path."
+            )
     return dest
 
 
 def _gunzip(src: Path, dest: Path) -> Path:
-    part = dest.with_name(dest.name + ".part")
-    try:
-        with gzip.open(src, "rb") as f, open(part, "wb") as out:
-            shutil.copyfileobj(f, out, CHUNK)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    part.replace(dest)
+    with part_file(dest) as part, gzip.open(src, "rb") as f, open(part, "wb") as out:
+        shutil.copyfileobj(f, out, CHUNK)
     return dest
 
 
