@@ -193,14 +193,13 @@ class TruncatedSVD(BaseEstimator):
         X = X.astype(dtype, copy=False)
         width = min(k + oversamples, min(X.shape))
         with blas_threads_for((X.shape[0] + X.shape[1]) * width, ns):
-            return self._fit_transform(X, k, oversamples, n_iter, dtype, ns)
+            return self._fit_transform(X, k, width, n_iter, dtype, ns)
 
     def _fit_transform(
-        self, X: Any, k: int, oversamples: int, n_iter: int, dtype: Any, ns: Namespace
+        self, X: Any, k: int, width: int, n_iter: int, dtype: Any, ns: Namespace
     ) -> Any:
         xp = ns.xp
         n, d = X.shape
-        width = min(k + oversamples, min(n, d))
         # two working factors, reused by every product: Q (cells × width), W (genes × width)
         rng = np.random.default_rng(self.random_state)
         W = to_device(rng.standard_normal((d, width), dtype=np.float32).astype(dtype), ns)
