@@ -10,11 +10,9 @@ import scanpy as sc
 
 import scmodal as sm
 
+from .conftest import host
+
 KEY = "prot_predicted"
-
-
-def dense(x):
-    return x.toarray() if hasattr(x, "toarray") else np.asarray(x)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +45,7 @@ def test_contents(partial):
     in_prot = rna.obs_names.isin(prot.obs_names)
     assert np.isnan(measured[~in_prot]).all() and (~in_prot).sum() == 50
     rows = prot.obs_names.get_indexer(rna.obs_names[in_prot])
-    np.testing.assert_array_equal(measured[in_prot], dense(prot.X)[rows].astype(np.float32))
+    np.testing.assert_array_equal(measured[in_prot], host(prot.X)[rows].astype(np.float32))
     roles = pred.obs[KEY + "_role"].value_counts()
     assert (roles["train"], roles["held out"], roles["not measured"]) == (311, 239, 50)
     assert set(pred.obs_names[pred.obs[KEY + "_role"] == "not measured"]) == set(dropped)
@@ -71,7 +69,7 @@ def test_scanpy_plots_color_by_predictions(partial):
     in_prot = rna.obs_names.isin(prot.obs_names)
     assert np.ma.getmaskarray(colors).tolist() == (~in_prot).tolist()  # NaN: not measured
     rows = prot.obs_names.get_indexer(rna.obs_names[in_prot])
-    np.testing.assert_allclose(colors[in_prot].data, dense(prot.X)[rows, j], rtol=1e-6)
+    np.testing.assert_allclose(colors[in_prot].data, host(prot.X)[rows, j], rtol=1e-6)
     axes = sc.pl.umap(pred, color=["CD4", KEY + "_role"], show=False)
     assert [ax.get_title() for ax in axes] == ["CD4", KEY + "_role"]
     plt.close("all")

@@ -13,6 +13,8 @@ from scipy import stats
 
 import scmodal as sm
 
+from .conftest import host
+
 KEY = "prot_predicted"
 
 
@@ -36,7 +38,7 @@ def held_out(mdata):
     prot = mdata["prot"]
     test = ~mdata.obs["is_train"].reindex(prot.obs_names).to_numpy(dtype=bool)
     assert test.sum() == 289
-    measured = prot.X.toarray() if hasattr(prot.X, "toarray") else np.asarray(prot.X)
+    measured = host(prot.X)
     predicted = mdata["rna"].obsm[KEY].reindex(prot.obs_names).to_numpy()
     return measured[test], predicted[test], measured[~test].mean(axis=0), prot.var_names
 
@@ -124,7 +126,7 @@ def test_gaussrank_histograms():
     sm.pp.gaussrank(prot)
     fig = sm.pl.gaussrank(prot, ["CD4", "CD14", "CD19"], bins=20, show=False)
     assert len(fig.axes) == 6
-    x = prot.X.toarray() if hasattr(prot.X, "toarray") else np.asarray(prot.X)
+    x = host(prot.X)
     for i, name in enumerate(["CD4", "CD14", "CD19"]):
         left, right = fig.axes[2 * i], fig.axes[2 * i + 1]
         assert left.get_title() == f"{name}: X" and right.get_title() == f"{name}: GaussRank"
