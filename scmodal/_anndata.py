@@ -11,6 +11,7 @@ def check_adata(adata: Any, name: str = "adata") -> AnnData:
     """An AnnData, or a ``TypeError`` naming the argument."""
     if not isinstance(adata, AnnData):
         raise TypeError(f"`{name}` must be an AnnData, got {type(adata).__name__}.")
+    check_in_memory(adata, name)
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise ValueError(f"`{name}` is empty ({adata.n_obs} cells × {adata.n_vars} features).")
     return adata
@@ -25,10 +26,27 @@ def check_mudata(mdata: Any, **modalities: str) -> None:
     if not hasattr(mdata, "mod"):
         raise TypeError(f"`mdata` must be a MuData, got {type(mdata).__name__}.")
     for arg, name in modalities.items():
+        if not isinstance(name, str):
+            raise TypeError(f"`{arg}` must be a modality name (str); got {name!r}.")
         if name not in mdata.mod:
             raise ValueError(
                 f"`{arg}={name!r}` is not a modality of the MuData: {list(mdata.mod.keys())}."
             )
+        check_in_memory(mdata.mod[name], f"mdata[{name!r}]")
+        if not mdata.mod[name].obs_names.is_unique:
+            raise ValueError(
+                f"`mdata[{name!r}]` has duplicated obs names; cells are matched by name, so "
+                f"make them unique first (`mdata[{name!r}].obs_names_make_unique()`)."
+            )
+
+
+def check_in_memory(adata: AnnData, name: str = "adata") -> None:
+    """A ``ValueError`` for a backed AnnData (``backed="r"``): scmodal computes in memory."""
+    if adata.isbacked:
+        raise ValueError(
+            f"`{name}` is backed on disk ({adata.filename}); scmodal needs it in memory: "
+            "call `.to_memory()` (or read the file without `backed=`)."
+        )
 
 
 def get_matrix(adata: AnnData, layer: str | None, name: str = "layer") -> Any:

@@ -67,3 +67,22 @@ def check_int(value: Any, name: str, *, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"`{name}` must be ≥ {minimum}, got {value}.")
     return int(value)
+
+
+def check_key(value: Any, name: str = "key_added") -> str:
+    """A non-empty string usable as a storage key, or an error naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string; got {type(value).__name__} {value!r}.")
+    if not value or "/" in value:
+        raise ValueError(
+            f"`{name}` must be a non-empty string without '/' (h5ad keys cannot hold one); "
+            f"got {value!r}."
+        )
+    return value
+
+
+def check_seed(value: Any, name: str = "random_state") -> int | None:
+    """An integer seed ≥ 0 or None, or an error naming ``name``."""
+    if value is None:
+        return None
+    return check_int(value, name, minimum=0)

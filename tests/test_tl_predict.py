@@ -4,9 +4,12 @@ import mudata as md
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
+from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 
 import scmodal as sm
-from scmodal.models import ModalityPredictor
+from scmodal.models._modality_predictor import bagging_halves
+from tests.snapshot import unchanged
 
 FAST = {"n_components_source": 30, "n_components_target": 10, "n_repeats": 1}
 
@@ -16,7 +19,52 @@ def mdata():
     return sm.datasets.bmmc_cite()
 
 
-def test_keys_dataframes_and_values(mdata, tmp_path):
+def _sklearn_pipeline(X, Y, train, halves, k, t, gamma=0.005, alpha=0.2):
+    """The documented pipeline recomputed with scikit-learn (ARPACK SVDs, its KernelRidge)."""
+
+    def components(M, n):
+        V = SkTruncatedSVD(n, algorithm="arpack", random_state=0).fit(M).components_
+        return V * np.sign(V[np.arange(n), np.abs(V).argmax(axis=1)])[:, None]
+
+    V = components(X, k)  # source SVD over every source cell
+    Z = X @ V.T
+    Z = (Z - Z.mean(axis=1, keepdims=True)) / Z.std(axis=1, keepdims=True)
+    W = components(Y[train], t)  # target SVD over the training cells
+    fits = []
+    for half in halves:
+        krr = SkKernelRidge(alpha=alpha, kernel="rbf", gamma=gamma)
+        krr.fit(Z[train][half], Y[train][half] @ W.T)
+        fits.append(np.maximum(krr.predict(Z) @ W, 0))
+    return np.mean(fits, axis=0), np.std(fits, axis=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_equal_a_scikit_learn_recomputation(mdata, dtype):
+    # 40 genes and 15 proteins: both randomized SVDs are exact (sketch width ≥ rank), so
+    # the whole pipeline must agree with ARPACK + scikit-learn's KernelRidge
+    genes = np.argsort(-mdata["rna"].X.toarray().var(axis=0))[:40]
+    small = md.MuData({"rna": mdata["rna"][:, genes].copy(), "prot": mdata["prot"][:, :15].copy()})
+    for mod in small.mod.values():
+        mod.X = mod.X.astype(dtype)
+    small.obs["is_train"] = mdata.obs["is_train"]
+    sm.tl.predict_modality(
+        small, train="is_train", n_components_source=30, n_components_target=10, n_repeats=1
+    )
+    train = small.obs["is_train"].to_numpy()
+    X = small["rna"].X.toarray().astype(np.float64)
+    Y = small["prot"].X.toarray().astype(np.float64)
+    halves = bagging_halves(int(train.sum()), None, 1, 0)
+    mean, std = _sklearn_pipeline(X, Y, train, halves, 30, 10)
+    rtol = 1e-3 if dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(
+        small["rna"].obsm["prot_predicted"].to_numpy(), mean, rtol=rtol, atol=rtol
+    )
+    np.testing.assert_allclose(
+        small["rna"].obsm["prot_predicted_std"].to_numpy(), std, rtol=rtol, atol=rtol
+    )
+
+
+def test_keys_dataframes_and_round_trip(mdata, tmp_path):
     sm.tl.predict_modality(mdata, train="is_train", **FAST)
     rna, prot = mdata["rna"], mdata["prot"]
     pred = rna.obsm["prot_predicted"]
@@ -25,22 +73,18 @@ def test_keys_dataframes_and_values(mdata, tmp_path):
     assert rna.obsm["prot_predicted_std"].shape == (600, 134)
     np.testing.assert_array_equal(prot.layers["prot_predicted"], pred.loc[prot.obs_names])
     uns = mdata.uns["prot_predicted"]
-    assert uns["n_train"] == 311 and len(uns["train"]) == 311
+    train = mdata.obs["is_train"].to_numpy()
+    assert uns["n_train"] == train.sum() and set(uns["train"]) == set(mdata.obs_names[train])
     assert uns["params"]["source"] == "rna" and uns["params"]["train"] == "is_train"
     assert len(uns["timings"]["fits"]) == 2
-    # the same numbers as the estimator on arrays (TSVD over all source cells)
-    train = mdata.obs["is_train"].to_numpy()
-    model = ModalityPredictor(random_state=0, **FAST)
-    mean, _ = model._fit(rna.X, np.flatnonzero(train), prot.X[train], None, predict_all=True)
-    np.testing.assert_allclose(pred.to_numpy(), mean, rtol=1e-6)
     # held-out cells beat the predict-the-training-mean baseline
     Y = prot.X.toarray()
-    baseline = sm.metrics.rmse(Y[~train], np.broadcast_to(Y[train].mean(0), Y[~train].shape))
-    assert sm.metrics.rmse(Y[~train], pred.to_numpy()[~train]) < 0.8 * baseline
+    baseline = np.sqrt(np.mean((Y[~train] - Y[train].mean(axis=0)) ** 2))
+    assert np.sqrt(np.mean((Y[~train] - pred.to_numpy()[~train]) ** 2)) < 0.8 * baseline
     mdata.write_h5mu(tmp_path / "p.h5mu")
     back = md.read_h5mu(tmp_path / "p.h5mu")
     pd.testing.assert_frame_equal(back["rna"].obsm["prot_predicted"], pred)
-    assert back.uns["prot_predicted"]["n_train"] == 311
+    assert back.uns["prot_predicted"]["n_train"] == train.sum()
 
 
 def test_copy_key_added_train_forms_and_batches(mdata):
@@ -69,34 +113,89 @@ def test_target_cells_without_source_get_nan(mdata):
     assert np.isnan(layer[~in_source]).all() and np.isfinite(layer[in_source]).all()
 
 
+def _trained_on(mdata, **kwargs):
+    out = sm.tl.predict_modality(mdata, copy=True, **{**FAST, **kwargs})
+    return set(out.uns["prot_predicted"]["train"])
+
+
+def test_train_with_an_index_is_aligned_by_name(mdata):
+    """A Series/Index carries cell names: a shuffled one selects the same cells."""
+    mask = mdata.obs["is_train"]
+    intended = set(mdata.obs_names[mask.to_numpy()])
+    shuffled = mask.sample(frac=1.0, random_state=1)
+    assert not (shuffled.index == mdata.obs_names).all()
+    assert _trained_on(mdata, train=shuffled) == intended
+    # 0/1 integers are a mask, not names; a source obs column (a subset index) works too
+    assert _trained_on(mdata, train=shuffled.astype(int)) == intended
+    assert _trained_on(mdata, train=mdata["rna"].obs["is_train"]) == intended
+    assert _trained_on(mdata, train=pd.Index(sorted(intended))) == intended
+    names = pd.Series(sorted(intended), index=np.arange(len(intended)))
+    assert _trained_on(mdata, train=names) == intended
+    # a positional numpy mask and a list of names select the same cells as the column
+    assert _trained_on(mdata, train=mask.to_numpy()) == intended
+    assert _trained_on(mdata, train=list(intended)) == intended
+
+
+def test_bad_train_is_refused_and_mudata_unchanged(mdata):
+    mask = mdata.obs["is_train"]
+    nan_mask = mask.astype(object)
+    nan_mask.iloc[3] = np.nan
+    mdata.obs["with_nan"] = nan_mask
+    names = list(mdata.obs_names[mask.to_numpy()])
+    cases = [
+        (mask.reset_index(drop=True), ValueError, "index of the `train` Series"),
+        (mask.set_axis(mask.index.str.upper()), ValueError, "does not match"),
+        (pd.concat([mask, mask.iloc[:2]]), ValueError, "more than once"),
+        (names + names[:1], ValueError, "more than once"),
+        (set(names), TypeError, "set"),
+        (mdata.obs[["is_train"]], TypeError, "DataFrame"),
+        (np.flatnonzero(mask.to_numpy()), TypeError, "positions"),
+        (nan_mask, ValueError, "missing"),
+        ("with_nan", ValueError, "missing"),
+        (np.zeros(600, bool), ValueError, "empty"),
+        (np.ones(10, bool), ValueError, "one entry per cell"),
+        (["nope"], ValueError, "not in the MuData"),
+        ("nope", ValueError, "nope"),
+        ("cell_type", ValueError, "booleans"),
+    ]
+    for train, error, match in cases:
+        with pytest.raises(error, match=match), unchanged(mdata):
+            sm.tl.predict_modality(mdata, train=train, **FAST)
+
+
 def test_bad_input_leaves_mudata_unchanged(mdata):
     nan_target = mdata.copy()
     Y = nan_target["prot"].X.toarray()
     Y[0, 0] = np.nan
     nan_target["prot"].X = Y
+    inf_target = mdata.copy()
+    Y = inf_target["prot"].X.toarray()
+    Y[5, 1] = np.inf
+    inf_target["prot"].X = Y
+    nan_batch = mdata.copy()
+    nan_batch.obs["batch"] = nan_batch.obs["batch"].astype(object)
+    nan_batch.obs.iloc[0, nan_batch.obs.columns.get_loc("batch")] = np.nan
     disjoint = md.MuData({"rna": mdata["rna"][:100].copy(), "prot": mdata["prot"][100:200].copy()})
     cases = [
         (mdata, {"source": "atac"}, ValueError, "atac"),
         (mdata, {"target": "adt"}, ValueError, "adt"),
+        (mdata, {"source": 3}, TypeError, "source"),
         (disjoint, {}, ValueError, "share no cells"),
-        (mdata, {"train": np.zeros(600, bool)}, ValueError, "empty"),
-        (mdata, {"train": np.ones(10, bool)}, ValueError, "one entry per cell"),
-        (mdata, {"train": ["nope"]}, ValueError, "not in the MuData"),
-        (mdata, {"train": "nope"}, ValueError, "nope"),
-        (mdata, {"train": "cell_type"}, ValueError, "booleans"),
-        (nan_target, {}, ValueError, "NaN"),
+        (nan_target, {}, ValueError, r"mdata\['prot'\].X .*NaN"),
+        (inf_target, {}, ValueError, r"mdata\['prot'\].X .*inf"),
+        (nan_batch, {"batch_key": "batch"}, ValueError, "batch_key"),
+        (mdata, {"batch_key": "nope"}, ValueError, "batch_key"),
+        (mdata, {"key_added": ""}, ValueError, "key_added"),
+        (mdata, {"key_added": 3}, TypeError, "key_added"),
+        (mdata, {"random_state": "0"}, TypeError, "random_state"),
         (mdata, {"method": "svr"}, ValueError, "method"),
         (mdata, {"n_components": 3}, TypeError, "n_components"),
-        (mdata["rna"], {}, TypeError, "MuData"),
     ]
     for obj, kwargs, error, match in cases:
-        state = None
-        if isinstance(obj, md.MuData):
-            state = (set(obj["rna"].obsm), set(obj["prot"].layers), set(obj.uns))
-        with pytest.raises(error, match=match):
+        with pytest.raises(error, match=match), unchanged(obj):
             sm.tl.predict_modality(obj, **{**FAST, **kwargs})
-        if state is not None:
-            assert state == (set(obj["rna"].obsm), set(obj["prot"].layers), set(obj.uns))
+    with pytest.raises(TypeError, match="MuData"), unchanged(mdata["rna"]):
+        sm.tl.predict_modality(mdata["rna"], **FAST)
 
 
 def test_on_device(mdata, device):

@@ -10,7 +10,9 @@ import pandas as pd
 
 from .._anndata import check_mudata
 from .._backend import get_namespace, is_gpu_array, is_sparse
+from .._validation import check_key, check_matrix, check_seed
 from ..models import ModalityPredictor
+from ._selection import obs_column, train_names
 
 METHODS = ("krr",)
 
@@ -21,47 +23,20 @@ def _check_mudata(mdata: Any, source: str, target: str) -> None:
         raise ValueError(f"`source` and `target` are the same modality ({source!r}).")
 
 
-def _obs_column(mdata: Any, source: str, key: str, arg: str) -> pd.Series:
-    """An obs column of the MuData, or of the source modality, indexed by obs names."""
-    if key in mdata.obs:
-        return mdata.obs[key]
-    if key in mdata.mod[source].obs:
-        return mdata.mod[source].obs[key]
-    raise ValueError(
-        f"`{arg}={key!r}` is not a column of `mdata.obs` nor of `mdata.mod[{source!r}].obs`."
-    )
-
-
-def _train_names(mdata: Any, source: str, train: Any, shared: pd.Index) -> pd.Index:
-    if train is None:
-        return shared
-    if isinstance(train, str):
-        column = _obs_column(mdata, source, train, "train")
-        values = column.to_numpy()
-        if values.dtype != bool:
-            if not set(pd.unique(values)) <= {0, 1}:
-                raise ValueError(
-                    f"`train={train!r}` must be a column of booleans (True = train); "
-                    f"it holds {values.dtype} values."
-                )
-            values = values.astype(bool)
-        return column.index[values]
-    values = np.asarray(train)
-    if values.dtype == bool:
-        if values.shape != (mdata.n_obs,):
-            raise ValueError(
-                f"a boolean `train` mask needs one entry per cell of the MuData "
-                f"({mdata.n_obs}); got shape {values.shape}."
-            )
-        return mdata.obs_names[values]
-    names = pd.Index(values.astype(str))
-    unknown = names.difference(mdata.obs_names)
-    if len(unknown):
+def _batches(mdata: Any, source: str, batch_key: str, names: pd.Index) -> np.ndarray:
+    """The batch of every training cell, with NaN refused (it belongs to no batch)."""
+    column = obs_column(mdata, source, batch_key, "batch_key")
+    if not column.index.is_unique:
+        raise ValueError(f"`batch_key={batch_key!r}`: the obs names are duplicated.")
+    batches = column.reindex(names)
+    missing = batches.isna().to_numpy()
+    if missing.any():
         raise ValueError(
-            f"`train` names {len(unknown)} cells that are not in the MuData, "
-            f"e.g. {list(unknown[:3])}."
+            f"`batch_key={batch_key!r}` has no batch (NaN) for {int(missing.sum())} training "
+            f"cells, e.g. {list(names[missing][:3])}; fill the column or leave those cells out "
+            "of `train`."
         )
-    return names
+    return batches.astype(str).to_numpy()
 
 
 def predict_modality(
@@ -91,12 +66,23 @@ def predict_modality(
     source, target
         Modality names, e.g. ``"rna"`` and ``"prot"``. ``X`` of each is used.
     train
-        Training cells: ``None`` (every cell measured in both modalities), the name of a
-        boolean column of ``mdata.obs`` (or of the source's ``obs``), a boolean mask over
-        ``mdata.obs_names``, or a list of obs names. Training cells must be in both.
+        Training cells; they must be measured in both modalities. One of:
+
+        - ``None``: every cell measured in both modalities;
+        - the name of a boolean (or 0/1) column of ``mdata.obs`` or of the source's
+          ``obs``;
+        - a pandas Series of booleans (or 0/1) indexed by cell names: aligned to the
+          cells **by name**, never by position (cells absent from its index are not
+          trained on; an index that names unknown cells is refused);
+        - a numpy boolean mask with one entry per cell of ``mdata.obs_names``;
+        - obs names: a list, a numpy array, a pandas Index or a Series of strings.
+
+        Integer positions, sets, duplicated names and masks with missing values are
+        refused.
     batch_key
         Column of batches: the bagging halves are halves of the shuffled batches (the
-        winner's scheme); without it, random halves of the training cells.
+        winner's scheme); without it, random halves of the training cells. Every
+        training cell needs a batch (no NaN).
     method
         ``"krr"`` (kernel ridge regression).
     key_added
@@ -134,6 +120,7 @@ def predict_modality(
     311
     """
     _check_mudata(mdata, source, target)
+    check_seed(random_state)
     if method not in METHODS:
         raise ValueError(
             f"`method` must be one of {METHODS}; got {method!r} ('svr' and 'mlp' heads are "
@@ -152,7 +139,7 @@ def predict_modality(
         raise ValueError(
             f"modalities {source!r} and {target!r} share no cells (obs_names); nothing to train on."
         )
-    names = _train_names(mdata, source, train, shared)
+    names = train_names(mdata, source, train, shared)
     if len(names) == 0:
         raise ValueError("the training set is empty: `train` selects no cells.")
     missing = names.difference(shared)
@@ -161,20 +148,16 @@ def predict_modality(
             f"{len(missing)} training cells are not measured in both {source!r} and "
             f"{target!r}, e.g. {list(missing[:3])}; train only on shared cells."
         )
-    Y = tgt[names].X
+    X = check_matrix(src.X, f"mdata[{source!r}].X", allow_nan=False)
+    Y = check_matrix(tgt[names].X, f"mdata[{target!r}].X (training cells)", allow_nan=False)
     Y = Y.toarray() if is_sparse(Y) else Y
-    xp = get_namespace(Y).xp
-    if xp.issubdtype(Y.dtype, xp.floating) and bool(xp.isnan(Y).any()):
-        raise ValueError(
-            f"the target {target!r} has NaN in the training cells; drop or impute them."
-        )
     groups = None
     if batch_key is not None:
-        groups = _obs_column(mdata, source, batch_key, "batch_key").reindex(names).to_numpy()
-    key = key_added or f"{target}_predicted"
+        groups = _batches(mdata, source, batch_key, names)
+    key = f"{target}_predicted" if key_added is None else check_key(key_added)
     model = ModalityPredictor(random_state=random_state, **method_params)
     train_idx = src.obs_names.get_indexer(names)
-    mean, std = model._fit(src.X, train_idx, Y, groups, predict_all=True)
+    mean, std = model._fit(X, train_idx, Y, groups, predict_all=True)
 
     # everything is computed: now write
     if copy:
@@ -182,6 +165,7 @@ def predict_modality(
         src, tgt = mdata.mod[source], mdata.mod[target]
     features = tgt.var_names
     if is_gpu_array(mean):
+        xp = get_namespace(mean).xp  # the namespace of the values, not of the target
         src.obsm[key], src.obsm[f"{key}_std"] = mean, std
         rows = src.obs_names.get_indexer(tgt.obs_names)
         layer = xp.full((tgt.n_obs, mean.shape[1]), xp.nan, dtype=mean.dtype)
