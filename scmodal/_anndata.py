@@ -6,6 +6,8 @@ from typing import Any
 
 from anndata import AnnData
 
+from ._validation import check_matrix
+
 
 def check_adata(adata: Any, name: str = "adata") -> AnnData:
     """An AnnData, or a ``TypeError`` naming the argument."""
@@ -49,8 +51,26 @@ def check_in_memory(adata: AnnData, name: str = "adata") -> None:
         )
 
 
-def get_matrix(adata: AnnData, layer: str | None, name: str = "layer") -> Any:
-    """``adata.X`` or ``adata.layers[layer]``, with a clear error for an unknown layer."""
+def matrix_name(layer: str | None, adata: str = "adata") -> str:
+    """How messages name the matrix the user picked: ``adata.X`` or ``adata.layers['x']``."""
+    return f"{adata}.X" if layer is None else f"{adata}.layers[{layer!r}]"
+
+
+def get_matrix(
+    adata: AnnData, layer: str | None, name: str = "layer", *, allow_nan: bool | None = None
+) -> Any:
+    """``adata.X`` or ``adata.layers[layer]``, with a clear error for an unknown layer.
+
+    With ``allow_nan`` set, the matrix is also validated (numeric, finite; NaN only when
+    allowed), and errors name it as the user does (``adata.layers['counts']``).
+    """
+    matrix = _pick(adata, layer, name)
+    if allow_nan is not None:
+        check_matrix(matrix, matrix_name(layer), allow_nan=allow_nan)
+    return matrix
+
+
+def _pick(adata: AnnData, layer: str | None, name: str) -> Any:
     if layer is None:
         if adata.X is None:
             raise ValueError("`adata.X` is None; pass `layer=` naming the matrix to use.")

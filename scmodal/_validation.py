@@ -28,6 +28,8 @@ def check_matrix(X: Any, name: str = "X", *, allow_nan: bool = True) -> Any:
     ValueError
         For a non-2-D or empty matrix, for inf, and for NaN when ``allow_nan`` is False.
     """
+    if is_sparse(X) and X.format not in ("csr", "csc"):
+        X = X.tocsr()  # COO, LIL, DOK, ...: the formats the algorithms read
     if not is_sparse(X):
         if isinstance(X, list | tuple):
             X = np.asarray(X)

@@ -9,6 +9,7 @@ import pytest
 import scanpy as sc
 
 import scmodal as sm
+from tests.snapshot import unchanged
 
 from .conftest import host
 
@@ -77,13 +78,14 @@ def test_scanpy_plots_color_by_predictions(partial):
 
 def test_bad_inputs(partial):
     mdata, _ = partial
-    before = set(mdata.uns), set(mdata["rna"].obsm)
-    with pytest.raises(ValueError, match="holds no predictions"):
-        sm.get.predictions(mdata, key="nope")
-    with pytest.raises(ValueError, match="not a modality"):
-        sm.get.predictions(mdata, source="atac")
-    with pytest.raises(ValueError, match="has no"):
-        sm.get.predictions(mdata, source="prot")
-    with pytest.raises(TypeError, match="MuData"):
+    cases = [
+        ({"key": "nope"}, ValueError, "holds no predictions"),
+        ({"key": 3}, TypeError, "key"),
+        ({"source": "atac"}, ValueError, "not a modality"),
+        ({"source": "prot"}, ValueError, "has no"),
+    ]
+    for kwargs, error, match in cases:
+        with pytest.raises(error, match=match), unchanged(mdata):
+            sm.get.predictions(mdata, **kwargs)
+    with pytest.raises(TypeError, match="MuData"), unchanged(mdata["rna"]):
         sm.get.predictions(mdata["rna"])
-    assert (set(mdata.uns), set(mdata["rna"].obsm)) == before

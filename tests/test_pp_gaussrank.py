@@ -1,13 +1,12 @@
 """sm.pp.gaussrank / sm.pp.inverse_gaussrank on AnnData: storage, round trips, bad input."""
 
-import copy
-
 import anndata as ad
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import scmodal as sm
+from tests.snapshot import unchanged
 
 from .conftest import host
 from .test_gaussrank_scaler import oracle
@@ -16,26 +15,6 @@ from .test_gaussrank_scaler import oracle
 @pytest.fixture
 def prot():
     return sm.datasets.bmmc_cite()["prot"].copy()
-
-
-def snapshot(adata):
-    """Everything a function could write to, for 'left exactly as it was' checks."""
-    return (
-        adata.X.copy(),
-        {k: host(v).copy() for k, v in adata.layers.items()},
-        {k: np.asarray(v).copy() for k, v in adata.varm.items()},
-        copy.deepcopy(dict(adata.uns)),
-    )
-
-
-def assert_unchanged(adata, snap):
-    X, layers, varm, uns = snap
-    assert (host(adata.X) == host(X)).all()
-    assert set(adata.layers.keys()) == set(layers)
-    for k, v in layers.items():
-        np.testing.assert_array_equal(host(adata.layers[k]), v)
-    assert set(adata.varm.keys()) == set(varm)
-    assert set(adata.uns.keys()) == set(uns)
 
 
 def test_storage_keys_and_values(prot):
@@ -66,10 +45,9 @@ def test_layer_and_key_added(prot):
 
 
 def test_copy_returns_new_object(prot):
-    snap = snapshot(prot)
-    out = sm.pp.gaussrank(prot, copy=True)
+    with unchanged(prot):
+        out = sm.pp.gaussrank(prot, copy=True)
     assert isinstance(out, ad.AnnData) and "gaussrank" in out.layers
-    assert_unchanged(prot, snap)
     back = sm.pp.inverse_gaussrank(out, copy=True)
     assert "gaussrank_inverse" in back.layers and "gaussrank_inverse" not in out.layers
 
@@ -166,10 +144,8 @@ def _bad_calls(prot):
 
 def test_bad_input_leaves_object_unchanged(prot):
     for adata, call, error, match in _bad_calls(prot):
-        snap = snapshot(adata)
-        with pytest.raises(error, match=match):
+        with pytest.raises(error, match=match), unchanged(adata):
             call(adata)
-        assert_unchanged(adata, snap)
 
 
 def test_empty_anndata():

@@ -62,6 +62,10 @@ def prediction_keys(mdata: Any) -> list[str]:
 def collect(mdata: Any, key: str, source: str | None = None) -> Predictions:
     """Gather the predictions stored under ``key`` (validated; nothing is modified)."""
     check_mudata(mdata)
+    if source is not None:
+        check_mudata(mdata, source=source)
+    if not isinstance(key, str):
+        raise TypeError(f"`key` must be a string naming predictions; got {key!r}.")
     keys = prediction_keys(mdata)
     if key not in keys:
         raise ValueError(

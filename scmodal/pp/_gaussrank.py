@@ -6,6 +6,7 @@ import numpy as np
 from anndata import AnnData
 
 from .._anndata import check_adata, get_matrix, make_writable
+from .._validation import check_int, check_key
 from ..models import GaussRankScaler
 
 
@@ -63,8 +64,9 @@ def gaussrank(
     0.97
     """
     check_adata(adata)
-    X = get_matrix(adata, layer)
-    scaler = GaussRankScaler(n_quantiles=n_quantiles)
+    check_key(key_added)
+    X = get_matrix(adata, layer, allow_nan=True)
+    scaler = GaussRankScaler(n_quantiles=check_int(n_quantiles, "n_quantiles", minimum=2))
     Z = scaler.fit_transform(X)  # validates X before anything is written
     adata = make_writable(adata, copy)
     adata.layers[key_added] = Z
@@ -156,8 +158,9 @@ def inverse_gaussrank(
     True
     """
     check_adata(adata)
-    Z = get_matrix(adata, layer)
-    key = layer if reference_key is None else reference_key
+    check_key(key_added)
+    Z = get_matrix(adata, layer, allow_nan=True)
+    key = layer if reference_key is None else check_key(reference_key, "reference_key")
     scaler = _reference_scaler(adata, reference, key)
     values = scaler.inverse_transform(Z)
     adata = make_writable(adata, copy)

@@ -9,6 +9,7 @@ from anndata import AnnData
 
 from .._anndata import check_adata, get_matrix, make_writable
 from .._backend import to_numpy
+from .._validation import check_int, check_key, check_seed
 from ..models import TruncatedSVD
 
 
@@ -84,7 +85,17 @@ def tsvd(
     """
     container, target = _modality(adata, mod)
     check_adata(target)
-    X = get_matrix(target, layer)
+    check_key(key_added)
+    check_seed(random_state)
+    X = get_matrix(target, layer, allow_nan=False)
+    check_int(n_comps, "n_comps", minimum=1)
+    if n_comps >= min(X.shape):
+        raise ValueError(
+            f"`n_comps={n_comps}` must be < min(n_obs, n_vars) = {min(X.shape)} for a matrix "
+            f"of shape {X.shape}; choose at most {min(X.shape) - 1}."
+        )
+    check_int(n_oversamples, "n_oversamples", minimum=0)
+    check_int(n_iter, "n_iter", minimum=0)
     svd = TruncatedSVD(
         n_comps, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
     )
