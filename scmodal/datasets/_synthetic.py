@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 from mudata import MuData
 
-from .._validation import check_int
+from .._validation import check_int, check_seed
 
 ROW_BLOCK = 2048
 
@@ -81,8 +81,11 @@ def synthetic_cite(
     n_genes = check_int(n_genes, "n_genes", minimum=1)
     n_proteins = check_int(n_proteins, "n_proteins", minimum=1)
     n_types = check_int(n_types, "n_types", minimum=1)
+    if isinstance(density, bool) or not isinstance(density, int | float | np.number):
+        raise TypeError(f"`density` must be a number in (0, 1); got {density!r}.")
     if not 0.0 < float(density) < 1.0:
         raise ValueError(f"`density` must be in (0, 1); got {density!r}.")
+    check_seed(random_state)
     n_latent, n_programmes = 8, 4
     rng = np.random.default_rng(random_state)
     base, loadings, type_latent = _gene_log_means(rng, n_genes, n_types, n_latent)

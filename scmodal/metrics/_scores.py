@@ -12,13 +12,21 @@ from ..ops._column_rank import rank_columns
 AXES = (None, 0, 1)
 
 
+def _numeric(y: Any, name: str) -> Any:
+    """``y`` as a dense numeric array (sparse densified), or a TypeError naming ``name``."""
+    y = y.toarray() if is_sparse(y) else y
+    y = y if hasattr(y, "dtype") else np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        raise TypeError(f"`{name}` must hold numbers; got dtype {y.dtype}.")
+    return y
+
+
 def _pair(y_true: Any, y_pred: Any, axis: int | None) -> tuple[Any, Any, Namespace]:
-    if axis not in AXES:
+    if isinstance(axis, bool) or axis not in AXES:
         raise ValueError(
             f"`axis` must be None (overall), 0 (per feature) or 1 (per cell); got {axis!r}."
         )
-    y_true = y_true.toarray() if is_sparse(y_true) else y_true
-    y_pred = y_pred.toarray() if is_sparse(y_pred) else y_pred
+    y_true, y_pred = _numeric(y_true, "y_true"), _numeric(y_pred, "y_pred")
     ns = get_namespace(y_true, y_pred)
     xp = ns.xp
     a, b = xp.asarray(y_true, dtype=xp.float64), xp.asarray(y_pred, dtype=xp.float64)
