@@ -6,6 +6,7 @@ from typing import Any
 
 from anndata import AnnData
 
+from .._anndata import check_in_memory
 from .._backend import CPU, gpu_namespace, is_gpu_array, is_sparse, to_device
 
 
@@ -21,6 +22,7 @@ def _move(data: Any, target: Any) -> None:
     else:
         raise TypeError(f"`data` must be an AnnData or MuData, got {type(data).__name__}.")
     for adata in adatas:
+        check_in_memory(adata, "data")
         if adata.is_view:
             raise ValueError(
                 "`data` is a view; moving it would silently copy it. Call `.copy()` first."
