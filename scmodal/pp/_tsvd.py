@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from anndata import AnnData
+from mudata import MuData
 
 from .._anndata import check_adata, get_matrix, make_writable
 from .._backend import to_numpy
@@ -29,7 +30,7 @@ def _modality(data: Any, mod: str | None) -> tuple[Any, AnnData]:
 
 
 def tsvd(
-    adata: Any,
+    adata: AnnData | MuData,
     n_comps: int = 50,
     *,
     layer: str | None = None,
@@ -39,7 +40,7 @@ def tsvd(
     n_iter: int = 5,
     mod: str | None = None,
     copy: bool = False,
-) -> Any:
+) -> AnnData | MuData | None:
     """Truncated SVD without centering and without densifying sparse input.
 
     The randomized :class:`~scmodal.models.TruncatedSVD` of ``adata.X`` (or
@@ -69,7 +70,8 @@ def tsvd(
     ``None``, or the modified copy if ``copy=True``. Sets:
 
     ``obsm[key_added]``
-        ``(n_obs, n_comps)`` cell coordinates ``U Σ``.
+        ``(n_obs, n_comps)`` cell coordinates ``X @ varm[key_added]`` (the projection
+        on the components, as for new cells; ≈ ``U Σ`` of the randomized SVD).
     ``varm[key_added]``
         ``(n_vars, n_comps)`` loadings (the right singular vectors).
     ``uns[key_added]``
