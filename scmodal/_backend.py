@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -188,24 +189,84 @@ def gpu_available() -> bool:
         return False
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+# cgroup v2 and v1 file names: limit, usage, and the reclaimable page-cache line of stat
+_CGROUP_FILES = {
+    "v2": ("memory.max", "memory.current", "inactive_file"),
+    "v1": ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+}
+
+
+def _cgroup_room(folder: Path, limit_file: str, usage_file: str, inactive: str) -> int | None:
+    """Limit − usage + inactive page cache of one cgroup folder; ``None`` without a limit."""
+    try:
+        limit = (folder / limit_file).read_text().strip()
+        if limit == "max" or int(limit) >= 1 << 60:  # v1 writes "no limit" as ~2⁶³
+            return None
+        usage = int((folder / usage_file).read_text())
+        stat = dict(row.split() for row in (folder / "memory.stat").read_text().splitlines())
+        return max(0, int(limit) - usage + int(stat.get(inactive, 0)))
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_free() -> int | None:
+    """Bytes left under this process's cgroup memory limits, or ``None`` without a limit.
+
+    A container or a batch job (Slurm, Kubernetes) caps the memory of its processes with
+    a cgroup, which the machine-wide ``MemAvailable`` does not see: past the cap, the
+    kernel kills the process. The cap may be set on the process's cgroup or on any
+    parent; under each, the room is the limit minus the usage plus the inactive page
+    cache, which the kernel reclaims before it kills (as ``docker stats`` counts it).
+    """
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            root, names = CGROUP_ROOT, _CGROUP_FILES["v2"]
+        elif "memory" in controllers.split(","):
+            root, names = CGROUP_ROOT / "memory", _CGROUP_FILES["v1"]
+        else:
+            continue
+        folder = root / path.lstrip("/")
+        for level in (folder, *folder.parents):
+            if not level.is_relative_to(root):
+                break
+            room = _cgroup_room(level, *names)
+            if room is not None:
+                rooms.append(room)
+    return min(rooms) if rooms else None
+
+
 def available_memory(ns: Namespace) -> int:
     """Bytes that can still be allocated on the namespace's device.
 
-    CPU: the kernel's ``MemAvailable`` (Linux), else physical pages free. GPU: the
-    device's free memory plus what cupy's pool holds but does not use.
+    CPU: the kernel's ``MemAvailable`` (Linux), else physical pages free; less if this
+    process runs under a cgroup memory limit (a container or a batch job) with less room
+    left. GPU: the device's free memory plus what cupy's pool holds but does not use.
     """
     if ns.is_gpu:
         free, _total = ns.xp.cuda.runtime.memGetInfo()
         pool = ns.xp.get_default_memory_pool()
         return int(free + pool.total_bytes() - pool.used_bytes())
+    machine = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    machine = int(line.split()[1]) * 1024
+                    break
     except OSError:  # pragma: no cover - not Linux
         pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # pragma: no cover
+    if machine is None:  # pragma: no cover - not Linux
+        machine = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    capped = _cgroup_free()
+    return machine if capped is None else min(machine, capped)
 
 
 def to_numpy(x: Any) -> Any:

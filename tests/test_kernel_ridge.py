@@ -38,6 +38,19 @@ def test_matches_scikit_learn(dtype, rtol, kernel, gamma, device, to_dev):
     )
 
 
+@pytest.mark.parametrize("y_columns", [None, 4])
+def test_predict_in_blocks_matches_scikit_learn(monkeypatch, y_columns):
+    """Blocks of 7 rows (the last one shorter) give scikit-learn's predictions."""
+    X, Y = data(np.float64)
+    y = Y[:, 0] if y_columns is None else Y
+    monkeypatch.setattr(krr, "BLOCK_BYTES", 7 * 8 * len(X))  # 7 float64 kernel rows
+    X_new = data(np.float64, n=50, seed=1)[0]
+    got = KernelRidge(alpha=0.2, gamma=0.05).fit(X, y).predict(X_new)
+    expected = SkKernelRidge(alpha=0.2, kernel="rbf", gamma=0.05).fit(X, y).predict(X_new)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
+
+
 def test_one_dimensional_target_and_not_fitted():
     X, Y = data(np.float64)
     model = KernelRidge(alpha=1.0, gamma=0.1)
@@ -55,11 +68,20 @@ def test_memory_guard_says_what_is_needed_and_what_fits(monkeypatch):
     with pytest.raises(MemoryError) as err:
         KernelRidge().fit(X, Y)
     message = str(err.value)
-    assert "2,000 training cells" in message and "needs 16.0 MB" in message
+    assert "2,000 training cells" in message and "needs 16.0 MB on the CPU" in message
+    assert "subsample" in message
     n_max = int(message.split("at most ")[1].split(" ")[0].replace(",", ""))
-    # an exact formula: n_max float32 rows of an n_max × n_max kernel fit in 90 % of 4 MB
-    assert 4 * n_max**2 <= 0.9 * 4_000_000 < 4 * (n_max + 1) ** 2
+
+    # an exact formula: an n_max × n_max float32 kernel, factorized in place, and the
+    # n_max × 4 coefficients fit in 90 % of 4 MB (tracemalloc checks the count:
+    # test_memory_guard.py)
+    def need(n):
+        return 4 * (n**2 + 4 * n)
+
+    assert need(n_max) <= 0.9 * 4_000_000 < need(n_max + 1)
     KernelRidge().fit(X[:n_max], Y[:n_max])  # and that many do fit
+    with pytest.raises(MemoryError):
+        KernelRidge().fit(X[: n_max + 1], Y[: n_max + 1])
 
 
 @pytest.mark.parametrize(

@@ -40,15 +40,20 @@ def sklearn_pipeline(X_all, train, Y_train, fit_cells, k, t, gamma, alpha, clip)
     return np.mean(preds, axis=0), np.std(preds, axis=0)
 
 
-def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch):
+@pytest.mark.parametrize("block_bytes", [None, 50_000])
+def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_bytes):
     """Same math as the published pipeline; SVDs converged on both sides (their own
-    accuracy at the defaults is tested in test_tsvd.py)."""
+    accuracy at the defaults is tested in test_tsvd.py). With 50 kB prediction blocks,
+    the 289 cells are predicted 7 at a time."""
     import functools
 
+    import scmodal.models._kernel_ridge as krr
     import scmodal.models._modality_predictor as mp
 
     converged = functools.partial(mp.TruncatedSVD, n_iter=40, n_oversamples=40)
     monkeypatch.setattr(mp, "TruncatedSVD", converged)
+    if block_bytes is not None:
+        monkeypatch.setattr(krr, "BLOCK_BYTES", block_bytes)
     X, Y, train = split
     model = ModalityPredictor(20, 8, gamma=0.01, alpha=0.2, n_repeats=2, random_state=0)
     X_all = sp.vstack([X[train], X[~train]]).tocsr()

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Tags
 
 from .._backend import Namespace, get_namespace, is_sparse, to_device, to_numpy
-from .._validation import check_int, check_matrix
+from .._validation import check_int
 from ..ops import interp_columns, normal_scores, sort_segments, tie_groups
 from ..ops._column_rank import rank_columns
+from ._input import check_input, check_n_features
 
 
 def _work_dtype(X: Any) -> np.dtype:
@@ -142,7 +144,7 @@ def _stack_references(blocks: list[Any], dtype: np.dtype, ns: Namespace) -> tupl
     return quantiles, scores, xp.concatenate([b[2] for b in blocks])
 
 
-class GaussRankScaler(BaseEstimator):
+class GaussRankScaler(TransformerMixin, BaseEstimator):
     """Rank each feature and map the ranks to standard-normal quantiles.
 
     Per feature (column), the ``n`` non-NaN values get their rank ``r`` (ties share their
@@ -197,6 +199,13 @@ class GaussRankScaler(BaseEstimator):
     def __init__(self, n_quantiles: int = 100_000) -> None:
         self.n_quantiles = n_quantiles
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # scores are float32
+        return tags
+
     # -- fitting --------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> GaussRankScaler:
         """Fit the per-feature reference on ``X`` (cells × features).
@@ -247,7 +256,7 @@ class GaussRankScaler(BaseEstimator):
 
     def _fit(self, X: Any, *, transform: bool) -> Any:
         n_quantiles = check_int(self.n_quantiles, "n_quantiles", minimum=2)
-        X = check_matrix(X, "X")
+        X = check_input(X, "X", allow_nan=True)
         ns = get_namespace(X)
         n, p = X.shape
         dtype = _work_dtype(X)
@@ -266,12 +275,8 @@ class GaussRankScaler(BaseEstimator):
             raise NotFittedError(
                 "This GaussRankScaler is not fitted yet; call `fit` or `fit_transform` first."
             )
-        X = check_matrix(X, name)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"`{name}` has {X.shape[1]} features, but the scaler was fitted on "
-                f"{self.n_features_in_}."
-            )
+        X = check_input(X, name, allow_nan=True)
+        check_n_features(X, self.n_features_in_, self, name)
         ns = get_namespace(X)
         if is_sparse(X):
             X = X.toarray()

@@ -3,62 +3,134 @@ targets, on numpy or cupy arrays, with a memory check before the kernel is alloc
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Tags
 
-from .._backend import Namespace, available_memory, get_namespace
-from .._validation import check_matrix
+from .._backend import Namespace, available_memory, get_namespace, is_gpu_array
 from ..ops._kernels import linear_kernel, rbf_kernel
+from ._input import check_input, check_n_features, check_targets
 
 KERNELS = ("rbf", "linear")
 # share of the free memory a fit may plan to use (the rest: the caller's own arrays)
 MEMORY_FRACTION = 0.9
+# working memory of one block of prediction rows (kernel rows and what they become)
+BLOCK_BYTES = 1 << 26
 
 
 def format_bytes(n: float) -> str:
-    """``1.5 GB``, ``16.0 MB``: sizes in the unit a person reads."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+    """``1.5 GB``, ``16.0 MB``, ``512.0 kB``: sizes in the unit a person reads."""
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
 def kernel_matrix(X: Any, Y: Any, kernel: str, gamma: float, ns: Namespace) -> Any:
-    """The ``(len(X), len(Y))`` kernel matrix for ``kernel`` in :data:`KERNELS`."""
+    """The C-ordered ``(len(X), len(Y))`` kernel matrix for ``kernel`` in :data:`KERNELS`."""
     return rbf_kernel(X, Y, gamma, ns) if kernel == "rbf" else linear_kernel(X, Y, ns)
 
 
-def check_kernel_memory(
-    n_train: int, need: Callable[[int], float], ns: Namespace, what: str = ""
-) -> None:
-    """Raise ``MemoryError`` with advice if a kernel fit on ``n_train`` cells will not fit.
+def block_rows(n_rows: int, row_bytes: int) -> int:
+    """Rows per prediction block: as many as fit in :data:`BLOCK_BYTES` (1 to ``n_rows``)."""
+    return max(1, min(n_rows, BLOCK_BYTES // max(row_bytes, 1)))
 
-    ``need(n)`` is the number of bytes the fit allocates with ``n`` training cells
-    (non-decreasing in ``n``); the message gives ``need(n_train)``, the memory available
-    and the largest ``n`` that fits. ``what`` describes the kernel in the message.
+
+def kernel_ridge_fit_bytes(
+    n_train: int, n_targets: int, itemsize: int, *, gpu: bool = False, n_converted: int = 0
+) -> int:
+    """Bytes :meth:`KernelRidge.fit` allocates for ``n_train`` cells (what its guard counts).
+
+    The ``n × n`` kernel, factorized in place on the CPU (LAPACK's Cholesky on the
+    kernel's own buffer); on the GPU cupy's Cholesky returns the factor as a second
+    ``n × n`` array. Then the ``n × n_targets`` coefficients, and ``n_converted`` values
+    per cell for the input columns converted to the compute dtype. Vectors of length
+    ``n`` are left out.
+
+    Examples
+    --------
+    >>> from scmodal.models._kernel_ridge import kernel_ridge_fit_bytes
+    >>> kernel_ridge_fit_bytes(4000, 70, 4) / 1e6  # 64 MB kernel + 1.1 MB coefficients
+    65.12
+    """
+    squares = 2 if gpu else 1
+    return itemsize * (squares * n_train**2 + n_train * (n_targets + n_converted))
+
+
+def kernel_ridge_predict_bytes(
+    n_predict: int, n_train: int, n_targets: int, itemsize: int, *, n_converted: int = 0
+) -> int:
+    """Bytes :meth:`KernelRidge.predict` allocates for ``n_predict`` cells.
+
+    The ``n_predict × n_targets`` predictions, one block of kernel rows
+    (:func:`block_rows` rows × ``n_train``, at most :data:`BLOCK_BYTES`) at a time, and
+    ``n_converted`` values per cell for input columns converted to the compute dtype.
+
+    Examples
+    --------
+    >>> from scmodal.models._kernel_ridge import kernel_ridge_predict_bytes
+    >>> kernel_ridge_predict_bytes(100, 1000, 2, 4)  # 100 kernel rows + predictions
+    400800
+    """
+    rows = block_rows(n_predict, itemsize * n_train)
+    return itemsize * (rows * n_train + n_predict * (n_targets + n_converted))
+
+
+def check_kernel_memory(
+    n: int,
+    need: Callable[[int], float],
+    ns: Namespace,
+    *,
+    task: Callable[[int], str],
+    cells: str = "training cells",
+    advice: str,
+) -> None:
+    """Raise ``MemoryError`` with advice if ``need(n)`` bytes will not fit on the device.
+
+    ``need(m)`` is the number of bytes the work allocates with ``m`` cells (non-decreasing
+    in ``m``). The message says what the work is (``task(n)``), how much it needs, how
+    much is available, how many ``cells`` would fit, then ``advice``.
     """
     free = available_memory(ns) * MEMORY_FRACTION
-    if need(n_train) <= free:
+    if need(n) <= free:
         return
-    lo, hi = 0, n_train
-    while lo < hi:  # largest n with need(n) ≤ free
+    lo, hi = 0, n
+    while lo < hi:  # largest m with need(m) ≤ free
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if need(mid) <= free else (lo, mid - 1)
     where = "GPU" if ns.is_gpu else "CPU"
     raise MemoryError(
-        f"kernel ridge regression on {n_train:,} training cells needs "
-        f"{format_bytes(need(n_train))} on the {where}{what}, but only {format_bytes(free)} "
-        f"is available: at most {lo:,} training cells fit. Subsample the training cells "
-        "(e.g. per cell type or batch), or use a device with more memory."
+        f"{task(n)} needs {format_bytes(need(n))} on the {where}, but only "
+        f"{format_bytes(free)} is available: at most {lo:,} {cells} fit. {advice}"
     )
+
+
+def fit_advice(ns: Namespace) -> str:
+    """What to do instead when a kernel fit does not fit in memory."""
+    device = (
+        "fit on the CPU (numpy input), which usually has more memory"
+        if ns.is_gpu
+        else "use a machine with more memory"
+    )
+    return f"Fit on a subsample of the training cells (e.g. per cell type or batch), or {device}."
+
+
+PREDICT_ADVICE = "Call `predict` on chunks of at most that many cells and stack the results."
 
 
 def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
     """Solve ``(K + alpha·I) C = Y`` for all columns of ``Y``; ``K`` is overwritten.
 
-    CPU: LAPACK's Cholesky in place (no second kernel-sized array). GPU: cuSOLVER's
-    Cholesky and two triangular solves.
+    ``K`` is a C-ordered symmetric matrix, so ``K.T`` is the same matrix as a
+    Fortran-ordered view of the same buffer: on the CPU, LAPACK's Cholesky factorizes
+    that view in place (no second kernel-sized array). On the GPU, cuSOLVER's Cholesky
+    returns its factor ``L`` as a new C-ordered array; the two triangular solves take
+    ``Lᵀ``, a Fortran-ordered view of it, so that cupy does not copy ``L`` again, and the
+    second solve overwrites the first one's result.
     """
     xp = ns.xp
     n = K.shape[0]
@@ -70,29 +142,43 @@ def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
     )
     if ns.is_gpu:
         L = xp.linalg.cholesky(K)
-        Z = ns.linalg.solve_triangular(L, Y, lower=True)
-        C = ns.linalg.solve_triangular(L, Z, lower=True, trans="T")
+        Z = ns.linalg.solve_triangular(L.T, Y, lower=False, trans="T")  # L Z = Y
+        C = ns.linalg.solve_triangular(L.T, Z, lower=False, overwrite_b=True)  # Lᵀ C = Z
         if not bool(xp.isfinite(C).all()):
             raise ValueError(advice)
         return C
     try:
-        factor = ns.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+        factor = ns.linalg.cho_factor(K.T, lower=False, overwrite_a=True, check_finite=False)
     except np.linalg.LinAlgError as err:
         raise ValueError(advice) from err
     return ns.linalg.cho_solve(factor, Y, check_finite=False)
 
 
+def _converted(A: Any, dtype: Any, ns: Namespace) -> bool:
+    """Whether ``asarray(A, dtype)`` on ``ns``'s device copies ``A`` (another dtype or device)."""
+    return A.dtype != dtype or is_gpu_array(A) != ns.is_gpu
+
+
+def check_number(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real number ≥ 0 (> 0 with ``positive``), or an error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else "≥ 0"
+        raise ValueError(f"`{name}` must be a finite number {bound}; got {value!r}.")
+    return float(value)
+
+
 def _check_params(alpha: Any, kernel: Any, gamma: Any) -> tuple[float, str]:
-    if kernel not in KERNELS:
+    if not isinstance(kernel, str) or kernel not in KERNELS:
         raise ValueError(f"`kernel` must be one of {KERNELS}; got {kernel!r}.")
-    if not np.isscalar(alpha) or not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"`alpha` must be a finite number ≥ 0; got {alpha!r}.")
-    if gamma is not None and (not np.isscalar(gamma) or not np.isfinite(gamma) or gamma <= 0):
-        raise ValueError(f"`gamma` must be a positive number or None; got {gamma!r}.")
-    return float(alpha), kernel
+    alpha = check_number(alpha, "alpha")
+    if gamma is not None:
+        check_number(gamma, "gamma", positive=True)
+    return alpha, kernel
 
 
-class KernelRidge(BaseEstimator):
+class KernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on numpy or cupy arrays.
 
     Solves ``(K + alpha·I) C = Y`` with ``K`` the kernel of the training rows, for every
@@ -100,9 +186,13 @@ class KernelRidge(BaseEstimator):
     ``K(X_new, X_train) C``. Same model as scikit-learn's
     :class:`~sklearn.kernel_ridge.KernelRidge`, computed in float32 (float64 for float64
     input), with the RBF kernel built from one matrix product, on the device of the data.
-    Before the kernel is allocated, the memory a fit needs is compared with the memory
-    available; if it will not fit, a ``MemoryError`` says how much it needs and how many
-    training cells would fit.
+    The fit holds one ``n × n`` kernel, factorized in place; ``predict`` computes the
+    kernel rows of a bounded block of cells at a time. Before the kernel is allocated,
+    the memory that ``fit`` or ``predict`` needs is compared with the memory available;
+    if it will not fit, a ``MemoryError`` says how much it needs and how many cells would
+    fit. A scikit-learn regressor (``score`` is the R² of :meth:`predict`), so it works in
+    ``Pipeline`` and ``GridSearchCV``; it takes dense input only (reduce a sparse matrix
+    first, e.g. with :class:`TruncatedSVD`).
 
     Parameters
     ----------
@@ -122,6 +212,8 @@ class KernelRidge(BaseEstimator):
         The training rows, kept for the kernel at prediction time.
     gamma_
         The RBF width used.
+    n_features_in_
+        Number of features seen in :meth:`fit`.
 
     Examples
     --------
@@ -139,6 +231,11 @@ class KernelRidge(BaseEstimator):
         self.alpha = alpha
         self.kernel = kernel
         self.gamma = gamma
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one solve for all target columns
+        return tags
 
     def fit(self, X: Any, y: Any) -> KernelRidge:
         """Fit on dense ``X`` (samples × features) and targets ``y`` (samples or samples × t).
@@ -163,27 +260,35 @@ class KernelRidge(BaseEstimator):
         (5,)
         """
         alpha, kernel = _check_params(self.alpha, self.kernel, self.gamma)
-        X = check_matrix(X, "X", allow_nan=False)
-        y = y if hasattr(y, "ndim") else np.asarray(y)
-        check_matrix(y.reshape(-1, 1) if y.ndim == 1 else y, "y", allow_nan=False)
+        X = check_input(X, "X", accept_sparse=False)
+        y = check_targets(y, "y", self)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"`y` has {y.shape[0]} rows; `X` has {X.shape[0]}.")
         ns = get_namespace(X, y)
-        dtype = ns.xp.float64 if X.dtype == np.float64 else ns.xp.float32
-        X = ns.xp.asarray(X, dtype=dtype)
+        dtype = np.float64 if X.dtype == np.float64 else np.float32
         gamma = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         itemsize = np.dtype(dtype).itemsize
-        copies = 2 if ns.is_gpu else 1  # the GPU's Cholesky factor is a second array
+        n_targets = 1 if y.ndim == 1 else y.shape[1]
+        converted = _converted(X, dtype, ns) * X.shape[1] + _converted(y, dtype, ns) * n_targets
         check_kernel_memory(
             X.shape[0],
-            lambda n: copies * itemsize * n * n,
+            lambda n: kernel_ridge_fit_bytes(
+                n, n_targets, itemsize, gpu=ns.is_gpu, n_converted=converted
+            ),
             ns,
-            f" ({X.shape[0]:,} × {X.shape[0]:,} kernel of {itemsize}-byte floats)",
+            task=lambda n: (
+                f"kernel ridge regression on {n:,} training cells "
+                f"({n:,} × {n:,} kernel of {itemsize}-byte floats)"
+            ),
+            advice=fit_advice(ns),
         )
+        X = ns.xp.asarray(X, dtype=dtype)
         K = kernel_matrix(X, X, kernel, gamma, ns)
         self.dual_coef_ = cholesky_solve(K, ns.xp.asarray(y, dtype=dtype), alpha, ns)
+        del K
         self.X_fit_ = X
         self.gamma_ = gamma
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X: Any) -> Any:
@@ -208,10 +313,31 @@ class KernelRidge(BaseEstimator):
         """
         if not hasattr(self, "dual_coef_"):
             raise NotFittedError("This KernelRidge is not fitted yet; call `fit` first.")
-        X = check_matrix(X, "X", allow_nan=False)
-        if X.shape[1] != self.X_fit_.shape[1]:
-            raise ValueError(f"`X` has {X.shape[1]} features; expected {self.X_fit_.shape[1]}.")
+        X = check_input(X, "X", accept_sparse=False)
+        check_n_features(X, self.n_features_in_, self)
         ns = get_namespace(self.X_fit_)
-        X = ns.xp.asarray(X, dtype=self.X_fit_.dtype)
-        K = kernel_matrix(X, self.X_fit_, self.kernel, self.gamma_, ns)
-        return K @ self.dual_coef_
+        dtype = self.X_fit_.dtype
+        n_train, n_predict = self.X_fit_.shape[0], X.shape[0]
+        n_targets = 1 if self.dual_coef_.ndim == 1 else self.dual_coef_.shape[1]
+        converted = _converted(X, dtype, ns) * X.shape[1]
+        check_kernel_memory(
+            n_predict,
+            lambda n: kernel_ridge_predict_bytes(
+                n, n_train, n_targets, dtype.itemsize, n_converted=converted
+            ),
+            ns,
+            task=lambda n: (
+                f"predicting {n:,} cells by kernel ridge regression on {n_train:,} training cells"
+            ),
+            cells="cells",
+            advice=PREDICT_ADVICE,
+        )
+        X = ns.xp.asarray(X, dtype=dtype)
+        out = ns.xp.empty((n_predict, *self.dual_coef_.shape[1:]), dtype=dtype)
+        step = block_rows(n_predict, dtype.itemsize * n_train)
+        for start in range(0, n_predict, step):  # one block of kernel rows at a time
+            rows = slice(start, start + step)
+            K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
+            ns.xp.matmul(K, self.dual_coef_, out=out[rows])
+            del K
+        return out

@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
-import json
+import numbers
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Tags
 
 from .._backend import (
     Namespace,
     blas_threads_for,
     get_namespace,
+    is_gpu_array,
     is_sparse,
     to_device,
     to_numpy,
 )
 from .._progress import progress_bar
-from .._validation import check_int, check_matrix
+from .._validation import check_int, check_seed
 from ._gaussrank import GaussRankScaler
+from ._input import check_input, check_n_features, check_targets
 from ._kernel_ridge import (
+    PREDICT_ADVICE,
     _check_params,
+    block_rows,
     check_kernel_memory,
     cholesky_solve,
+    fit_advice,
     kernel_matrix,
 )
+from ._model_file import read_model, write_model
 from ._tsvd import TruncatedSVD
 
 TARGET_TRANSFORMS = (None, "gaussrank")
 PROGRESS_MIN_CELLS = 5000
-FORMAT_VERSION = 1
 
 
 def _synchronize(ns: Namespace) -> None:
@@ -42,11 +48,15 @@ def _synchronize(ns: Namespace) -> None:
 
 
 def zscore_rows(A: Any, ns: Namespace) -> Any:
-    """Standardize every row (cell) across its columns (components); constant rows → 0."""
+    """Standardize every row (cell) of ``A`` in place across its columns; constant rows → 0.
+
+    Beyond ``A`` this allocates one array of its size (inside ``std``) and row vectors.
+    """
     xp = ns.xp
-    mean = A.mean(axis=1, keepdims=True)
     std = A.std(axis=1, keepdims=True)
-    return (A - mean) / xp.where(std > 0, std, 1)
+    A -= A.mean(axis=1, keepdims=True)
+    A /= xp.where(std > 0, std, 1)
+    return A
 
 
 def bagging_halves(n: int, groups: Any, n_repeats: int, seed: int | None) -> list[np.ndarray]:
@@ -85,40 +95,134 @@ def bagging_halves(n: int, groups: Any, n_repeats: int, seed: int | None) -> lis
     return fits
 
 
-def _cap(n: int | None, limit: int, what: str) -> int | None:
-    if n is None:
-        return None
-    if n > limit:
-        warnings.warn(
-            f"{what}: {n} components requested but the matrix allows at most {limit}; "
-            f"using {limit}.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return limit
-    return n
+def _cap(n: int | None, shape: tuple[int, int], name: str, what: str) -> int | None:
+    """``n`` components of the ``what`` SVD of a ``shape`` matrix, capped with a warning."""
+    limit = min(shape) - 1
+    if n is None or n <= limit:
+        return n
+    using = f"using {limit}" if limit else "regressing the targets directly"
+    warnings.warn(
+        f"`{name}`={n} is more than the {what} allows (shape {shape}: at most {limit} "
+        f"components); {using}.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return limit
 
 
-class ModalityPredictor(BaseEstimator):
+def predict_row_bytes(n_train: int, n_scores: int, n_targets: int, itemsize: int) -> int:
+    """Working bytes of one predicted cell inside a prediction block.
+
+    Its kernel row (``n_train``), one fit's ``n_scores`` regression outputs and their
+    ``n_targets`` predictions in the compute dtype, then those predictions, their sum and
+    their sum of squares over the fits in float64.
+    """
+    return itemsize * (n_train + n_scores + n_targets) + 8 * 3 * n_targets
+
+
+def modality_predictor_predict_bytes(
+    n_predict: int,
+    n_train: int,
+    n_components: int,
+    n_scores: int,
+    n_targets: int,
+    itemsize: int,
+) -> int:
+    """Bytes :meth:`ModalityPredictor.predict` allocates for ``n_predict`` cells.
+
+    Two phases, the larger counts: the z-scored source components (``n_predict ×
+    n_components``, and one array of their size while they are standardized); then
+    those components, the mean and standard deviation (``n_predict × n_targets`` each)
+    and one block of :func:`~scmodal.models._kernel_ridge.block_rows` cells, each of
+    :func:`predict_row_bytes`. Vectors of length ``n_predict`` are left out, and so is
+    what the source SVD's ``transform`` needs beyond its result.
+
+    Examples
+    --------
+    >>> from scmodal.models._modality_predictor import modality_predictor_predict_bytes
+    >>> modality_predictor_predict_bytes(1000, 5000, 300, 70, 134, 4) / 1e6
+    26.304
+    """
+    components = itemsize * n_predict * n_components
+    row_bytes = predict_row_bytes(n_train, n_scores, n_targets, itemsize)
+    block = block_rows(n_predict, row_bytes) * row_bytes
+    return max(2 * components, components + 2 * itemsize * n_predict * n_targets + block)
+
+
+def modality_predictor_fit_bytes(
+    n_train: int,
+    largest_fit: int,
+    n_fits: int,
+    n_components: int,
+    n_scores: int,
+    itemsize: int,
+    *,
+    gpu: bool = False,
+    n_predict: int = 0,
+    n_targets: int = 0,
+) -> int:
+    """Bytes the kernel ridge part of :meth:`ModalityPredictor.fit` allocates.
+
+    Kept through the fits: the z-scored components of the training cells
+    (``n_train × n_components``), their ``n_scores`` regression targets, the
+    coefficients and cell masks of the ``n_fits`` fits, and the components of the
+    ``n_predict`` cells to predict afterwards (``tl.predict_modality``). During the fit on
+    the largest half (``largest_fit`` cells, ``h``): its ``h × h`` kernel, built from the
+    half's components and factorized in place (on the GPU, plus cupy's ``h × h``
+    Cholesky factor), then the half's targets and their solution. With ``n_predict``,
+    the prediction that follows counts as in :func:`modality_predictor_predict_bytes`
+    if it needs more. Vectors of length ``n_train`` are left out, and so is the source
+    SVD before (``n × n_components`` sketches, small next to the kernel of half the
+    cells).
+
+    Examples
+    --------
+    >>> from scmodal.models._modality_predictor import modality_predictor_fit_bytes
+    >>> modality_predictor_fit_bytes(6000, 3000, 2, 50, 20, 4) / 1e6  # 36 MB kernel
+    39.252
+    """
+    kept = itemsize * n_train * (n_components + n_scores + n_fits * n_scores)
+    kept += 0 if gpu else n_fits * n_train  # the cell masks are host arrays
+    h = largest_fit
+    squares = 2 if gpu else 1
+    # the kernel is built from the fit's components, then solved for its targets
+    one_fit = itemsize * (squares * h * h + h * max(n_components, 2 * n_scores))
+    fitting = kept + itemsize * n_predict * n_components + one_fit
+    if not n_predict:
+        return fitting
+    predicting = modality_predictor_predict_bytes(
+        n_predict, n_train, n_components, n_scores, n_targets, itemsize
+    )
+    return max(fitting, kept + predicting)
+
+
+class ModalityPredictor(RegressorMixin, BaseEstimator):
     """Predict one modality from another: the NeurIPS 2021 GEX→ADT winning pipeline.
 
     Fit: truncated SVD of the source (over the training cells and any unlabeled cells
     given, as the winner fitted it on train + test), per-cell z-score of the components,
     truncated SVD of the training targets, then ``2 × n_repeats`` kernel ridge regressions
     (RBF kernel) on halves of the training cells — halves of the shuffled list of
-    ``groups`` (batches) when given, as the winner did, else random halves. The kernel
-    over all training cells is computed once and each fit takes its block of it.
+    ``groups`` (batches) when given, as the winner did, else random halves. Each fit
+    builds the kernel of its own half and factorizes it in place, so memory peaks at one
+    half's kernel (a quarter of the kernel of all training cells).
     Predict: every fit's prediction mapped back through the target SVD (and the GaussRank
     reference with ``target_transform="gaussrank"``), clipped at ``clip_min``, then the
-    mean over fits (and their standard deviation, with ``return_std=True``).
-    Works on numpy/scipy and on cupy/cupyx input (the device follows the data).
+    mean over fits (and their standard deviation, with ``return_std=True``), for one
+    bounded block of cells at a time. Before the kernels are allocated, ``fit`` and
+    ``predict`` compare the memory they need with the memory available; if it will not
+    fit, a ``MemoryError`` says how much they need and how many cells would fit.
+    Works on numpy/scipy and on cupy/cupyx input (the device follows the data). A
+    scikit-learn regressor: ``score`` is the R² of :meth:`predict`, so it works in
+    ``Pipeline`` and ``GridSearchCV``; 1-D targets give 1-D predictions.
 
     Parameters
     ----------
     n_components_source
         Source SVD components (winner: 300); capped below ``min(shape)`` with a warning.
     n_components_target
-        Target SVD components (winner: 70); ``None`` regresses the targets directly.
+        Target SVD components (winner: 70); ``None`` regresses the targets directly, as
+        does a single target.
     kernel, gamma, alpha
         Kernel ridge head: ``"rbf"`` with ``gamma = 1/(2·10²) = 0.005`` (length scale 10)
         and ``alpha = 0.2`` by default; see :class:`KernelRidge`.
@@ -148,8 +252,12 @@ class ModalityPredictor(BaseEstimator):
         cells a fit did not use).
     fit_cells_
         ``(n_fits, n_train)`` boolean: the cells each fit used.
+    n_features_in_
+        Number of source features seen in :meth:`fit`.
+    n_targets_
+        Number of targets (1 for 1-D ``Y``).
     timings_
-        Seconds spent in each step of the last ``fit``/``predict``.
+        Seconds spent in each step of the last :meth:`fit`.
 
     Examples
     --------
@@ -188,32 +296,104 @@ class ModalityPredictor(BaseEstimator):
         self.random_state = random_state
         self.progress = progress
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        # tuned for GEX → ADT, not for any regression: each cell's SVD components are
+        # z-scored (its scale is dropped), predictions are clipped at 0 and every fit sees
+        # half the cells; on scikit-learn's 10-feature check data the defaults reach R² ≈ 0.2
+        tags.regressor_tags.poor_score = True
+        return tags
+
     # --- validation -------------------------------------------------------------------
     def _check_params(self) -> None:
         check_int(self.n_components_source, "n_components_source", minimum=1)
         if self.n_components_target is not None:
             check_int(self.n_components_target, "n_components_target", minimum=1)
         check_int(self.n_repeats, "n_repeats", minimum=1)
-        _check_params(self.alpha, self.kernel, self.gamma)
         if self.gamma is None:
             raise ValueError("`gamma` must be a positive number (winner: 0.005).")
+        _check_params(self.alpha, self.kernel, self.gamma)
         if self.target_transform not in TARGET_TRANSFORMS:
             raise ValueError(
                 f"`target_transform` must be one of {TARGET_TRANSFORMS}; "
                 f"got {self.target_transform!r}."
             )
-        if self.clip_min is not None and not np.isfinite(self.clip_min):
-            raise ValueError(f"`clip_min` must be a finite number or None; got {self.clip_min}.")
+        if self.clip_min is not None:
+            if isinstance(self.clip_min, bool) or not isinstance(self.clip_min, numbers.Real):
+                raise TypeError(f"`clip_min` must be a number or None; got {self.clip_min!r}.")
+            if not np.isfinite(self.clip_min):
+                raise ValueError(f"`clip_min` must be finite or None; got {self.clip_min}.")
+        check_seed(self.random_state)
+        if self.progress not in (None, True, False):
+            raise TypeError(f"`progress` must be True, False or None; got {self.progress!r}.")
 
-    def _memory_check(self, n_train: int, n_predict: int, itemsize: int, ns: Namespace) -> None:
-        """The kernel (n_predict × n_train) plus one half's solve must fit; else advise."""
-        copies = 2 if ns.is_gpu else 1
+    def _check_fit_memory(
+        self,
+        source_shape: tuple[int, int],
+        target_shape: tuple[int, int],
+        halves: list[np.ndarray],
+        predict_all: bool,
+        itemsize: int,
+        ns: Namespace,
+    ) -> None:
+        """``MemoryError`` (how much, how many training cells fit) if the fits will not fit."""
+        n_train, n_targets = target_shape
+        n_components = min(self.n_components_source, min(source_shape) - 1)
+        n_scores = n_targets
+        if self.n_components_target is not None and min(target_shape) > 1:
+            n_scores = min(self.n_components_target, min(target_shape) - 1)
+        largest = max(len(half) for half in halves)
+        n_other = source_shape[0] - n_train if predict_all else 0
 
-        def need(n: int) -> float:
-            rows = n_predict - n_train + n if n_predict >= n_train else n_predict
-            return itemsize * (rows * n + copies * (n // 2 + 1) ** 2)
+        def largest_fit(n: int) -> int:  # in proportion (for random halves: ⌈n/2⌉)
+            return (2 * n * largest + n_train) // (2 * n_train)
 
-        check_kernel_memory(n_train, need, ns, f" (predicting {n_predict:,} cells)")
+        def need(n: int) -> int:
+            return modality_predictor_fit_bytes(
+                n,
+                largest_fit(n),
+                len(halves),
+                n_components,
+                n_scores,
+                itemsize,
+                gpu=ns.is_gpu,
+                n_predict=n_other + n if predict_all else 0,
+                n_targets=n_targets,
+            )
+
+        def task(n: int) -> str:
+            h = largest_fit(n)
+            what = f", then predicting {n_other + n:,} cells" if predict_all else ""
+            return (
+                f"kernel ridge regression on {n:,} training cells ({len(halves)} fits on up "
+                f"to {h:,} cells: {h:,} × {h:,} kernels of {itemsize}-byte floats{what})"
+            )
+
+        check_kernel_memory(n_train, need, ns, task=task, advice=fit_advice(ns))
+
+    def _check_predict_memory(self, n_predict: int, ns: Namespace) -> None:
+        """``MemoryError`` (how much, how many cells fit per call) if ``predict`` will not fit."""
+        n_train, n_components = self.Z_train_.shape
+        itemsize = self.Z_train_.dtype.itemsize
+        moved = 0  # the model's own arrays, copied when they live on the other device
+        if is_gpu_array(self.Z_train_) != ns.is_gpu:
+            moved = itemsize * (self.Z_train_.size + self.dual_coef_.size)
+        n_scores = self.dual_coef_.shape[2]
+        check_kernel_memory(
+            n_predict,
+            lambda n: (
+                moved
+                + modality_predictor_predict_bytes(
+                    n, n_train, n_components, n_scores, self.n_targets_, itemsize
+                )
+            ),
+            ns,
+            task=lambda n: f"predicting {n:,} cells from {n_train:,} training cells",
+            cells="cells",
+            advice=PREDICT_ADVICE,
+        )
 
     # --- fitting ----------------------------------------------------------------------
     def _fit(
@@ -221,22 +401,34 @@ class ModalityPredictor(BaseEstimator):
     ) -> tuple[Any, Any] | None:
         """Fit on rows ``train`` of ``X_all``; optionally predict every row of ``X_all``."""
         self._check_params()
-        X_all = check_matrix(X_all, "X", allow_nan=False)
-        Y = check_matrix(Y, "Y", allow_nan=False)
+        X_all = check_input(X_all, "X")
+        Y = check_targets(Y, "Y", self)
+        y_ndim = Y.ndim
         if is_sparse(Y):  # targets are few features: dense is small
             Y = Y.toarray()
+        Y = Y.reshape(-1, 1) if y_ndim == 1 else Y
         n = len(train)
-        if n == 0:
-            raise ValueError("the training set is empty; select at least 2 training cells.")
+        if n < 2:
+            raise ValueError(
+                f"ModalityPredictor needs at least 2 training cells; got n_samples={n}."
+            )
         if Y.shape[0] != n:
             raise ValueError(f"`Y` has {Y.shape[0]} rows; there are {n} training cells.")
+        if min(X_all.shape) < 2:
+            raise ValueError(
+                "`n_components_source`: the source SVD needs at least 2 cells and 2 features; "
+                f"`X` has n_samples={X_all.shape[0]}, n_features={X_all.shape[1]}."
+            )
         ns = get_namespace(X_all, Y)
         halves = bagging_halves(n, groups, self.n_repeats, self.random_state)
         dtype = np.float64 if X_all.dtype == np.float64 else np.float32
-        self._memory_check(n, X_all.shape[0] if predict_all else n, np.dtype(dtype).itemsize, ns)
+        itemsize = np.dtype(dtype).itemsize
+        self._check_fit_memory(X_all.shape, Y.shape, halves, predict_all, itemsize, ns)
         elements = max((X_all.shape[0] + X_all.shape[1]) * self.n_components_source, n * n)
         with blas_threads_for(elements, ns):
-            return self._fit_steps(X_all, train, Y, halves, dtype, predict_all, ns)
+            out = self._fit_steps(X_all, train, Y, halves, dtype, predict_all, ns)
+        self._y_ndim = y_ndim
+        return out
 
     def _fit_steps(
         self,
@@ -253,7 +445,7 @@ class ModalityPredictor(BaseEstimator):
         timings: dict[str, Any] = {}
 
         t0 = time.perf_counter()
-        k = _cap(self.n_components_source, min(X_all.shape) - 1, "source SVD")
+        k = _cap(self.n_components_source, X_all.shape, "n_components_source", "source SVD of `X`")
         self.source_svd_ = TruncatedSVD(k, random_state=self.random_state)
         Z_all = zscore_rows(self.source_svd_.fit_transform(X_all), ns)
         _synchronize(ns)
@@ -266,7 +458,7 @@ class ModalityPredictor(BaseEstimator):
         if self.target_transform == "gaussrank":
             self.target_scaler_ = GaussRankScaler()
             Y = xp.asarray(self.target_scaler_.fit_transform(Y), dtype=dtype)
-        t = _cap(self.n_components_target, min(Y.shape) - 1, "target SVD")
+        t = _cap(self.n_components_target, Y.shape, "n_components_target", "target SVD of `Y`")
         self.target_svd_ = None
         if t is not None and t >= 1:
             self.target_svd_ = TruncatedSVD(t, random_state=self.random_state)
@@ -274,28 +466,31 @@ class ModalityPredictor(BaseEstimator):
         _synchronize(ns)
         timings["target_svd"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
         train_dev = to_device(np.asarray(train), ns)
         Z_train = Z_all[train_dev]
-        rows = Z_all if predict_all else Z_train
-        K = kernel_matrix(rows, Z_train, self.kernel, self.gamma, ns)
-        _synchronize(ns)
-        timings["kernel"] = time.perf_counter() - t0
-        kernel_rows = train if predict_all else np.arange(n)
-
+        Z_predict = Z_all if predict_all else None
+        del Z_all
+        # every fit builds the kernel of its own cells and factorizes it in place: the
+        # largest memory is one half's kernel, not the kernel of all training cells
         self.dual_coef_ = xp.zeros((len(halves), n, Y.shape[1]), dtype=dtype)
         self.fit_cells_ = np.zeros((len(halves), n), dtype=bool)
-        fit_times = []
+        kernel_time, fit_times = 0.0, []
         show = self.progress if self.progress is not None else n >= PROGRESS_MIN_CELLS
         for f, half in enumerate(progress_bar(halves, desc="kernel ridge fits", disable=not show)):
             t0 = time.perf_counter()
             half_dev = to_device(half, ns)
-            K_half = K[xp.ix_(to_device(kernel_rows[half], ns), half_dev)]
-            self.dual_coef_[f, half_dev] = cholesky_solve(K_half, Y[half_dev], self.alpha, ns)
-            del K_half
+            Z_half = Z_train[half_dev]
+            K = kernel_matrix(Z_half, Z_half, self.kernel, self.gamma, ns)
+            del Z_half
+            _synchronize(ns)
+            t1 = time.perf_counter()
+            self.dual_coef_[f, half_dev] = cholesky_solve(K, Y[half_dev], self.alpha, ns)
+            del K
             self.fit_cells_[f, half] = True
             _synchronize(ns)
-            fit_times.append(time.perf_counter() - t0)
+            kernel_time += t1 - t0
+            fit_times.append(time.perf_counter() - t1)
+        timings["kernel"] = kernel_time
         timings["fits"] = fit_times
         self.Z_train_ = Z_train
         self.n_features_in_ = X_all.shape[1]
@@ -304,7 +499,7 @@ class ModalityPredictor(BaseEstimator):
         if not predict_all:
             return None
         t0 = time.perf_counter()
-        out = self._predict_from_kernel(K, ns)
+        out = self._predict_rows(Z_predict, ns)
         timings["predict"] = time.perf_counter() - t0
         return out
 
@@ -338,9 +533,9 @@ class ModalityPredictor(BaseEstimator):
         >>> ModalityPredictor(10, 3, n_repeats=1).fit(X, Y).dual_coef_.shape
         (2, 60, 3)
         """
-        X = check_matrix(X, "X", allow_nan=False)
+        X = check_input(X, "X")
         if X_unlabeled is not None:
-            X_unlabeled = check_matrix(X_unlabeled, "X_unlabeled", allow_nan=False)
+            X_unlabeled = check_input(X_unlabeled, "X_unlabeled")
             if X_unlabeled.shape[1] != X.shape[1]:
                 raise ValueError(
                     f"`X_unlabeled` has {X_unlabeled.shape[1]} features; `X` has {X.shape[1]}."
@@ -362,24 +557,41 @@ class ModalityPredictor(BaseEstimator):
             Y = self.target_scaler_.inverse_transform(Y)
         return Y
 
-    def _predict_from_kernel(self, K: Any, ns: Namespace) -> tuple[Any, Any]:
-        xp = ns.xp
-        total = total_sq = None
-        n_fits = self.dual_coef_.shape[0]
-        for f in range(n_fits):
-            Y = xp.asarray(self._inverse_targets(K @ self.dual_coef_[f]), dtype=xp.float64)
-            if self.clip_min is not None:
-                xp.maximum(Y, self.clip_min, out=Y)
-            total = Y if total is None else total + Y
-            total_sq = Y * Y if total_sq is None else total_sq + Y * Y
-        mean = total / n_fits
-        std = xp.sqrt(xp.clip(total_sq / n_fits - mean * mean, 0, None))
-        dtype = self.Z_train_.dtype
-        return mean.astype(dtype), std.astype(dtype)
+    def _predict_rows(self, Z: Any, ns: Namespace) -> tuple[Any, Any]:
+        """Mean and standard deviation over the fits for the z-scored components ``Z``.
 
-    def _on_device(self, ns: Namespace) -> None:
-        for name in ("Z_train_", "dual_coef_"):
-            setattr(self, name, to_device(getattr(self, name), ns))
+        One block of cells at a time (:func:`predict_row_bytes` each, at most
+        ``BLOCK_BYTES`` per block): its kernel rows, then every fit's predictions, summed.
+        """
+        xp = ns.xp
+        # copies on Z's device when the model lives on another one: the model stays as it is
+        Z_train, dual_coef = to_device(self.Z_train_, ns), to_device(self.dual_coef_, ns)
+        n_fits, n_train, n_scores = dual_coef.shape
+        dtype = Z_train.dtype
+        mean = xp.empty((Z.shape[0], self.n_targets_), dtype=dtype)
+        std = xp.empty_like(mean)
+        row_bytes = predict_row_bytes(n_train, n_scores, self.n_targets_, dtype.itemsize)
+        step = block_rows(Z.shape[0], row_bytes)
+        for start in range(0, Z.shape[0], step):
+            rows = slice(start, start + step)
+            K = kernel_matrix(Z[rows], Z_train, self.kernel, self.gamma, ns)
+            total = xp.zeros((K.shape[0], self.n_targets_), dtype=xp.float64)
+            total_sq = xp.zeros_like(total)
+            for coef in dual_coef:
+                Y = xp.asarray(self._inverse_targets(K @ coef), dtype=xp.float64)
+                if self.clip_min is not None:
+                    xp.maximum(Y, self.clip_min, out=Y)
+                total += Y
+                Y *= Y
+                total_sq += Y
+                del Y
+            del K
+            total /= n_fits
+            total_sq /= n_fits
+            total_sq -= total * total
+            mean[rows] = total
+            std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
+        return mean, std
 
     def predict(self, X: Any, *, return_std: bool = False) -> Any:
         """Predict the target modality of new cells.
@@ -394,7 +606,8 @@ class ModalityPredictor(BaseEstimator):
         Returns
         -------
         ``(cells, targets)`` mean prediction (and its standard deviation), on the device
-        of ``X``.
+        of ``X``; ``(cells,)`` when the model was fitted on 1-D targets. The model itself
+        is left as it was.
 
         Examples
         --------
@@ -409,34 +622,33 @@ class ModalityPredictor(BaseEstimator):
         """
         if not hasattr(self, "dual_coef_"):
             raise NotFittedError("This ModalityPredictor is not fitted yet; call `fit` first.")
-        X = check_matrix(X, "X", allow_nan=False)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"`X` has {X.shape[1]} features; the model was fitted on {self.n_features_in_}."
-            )
+        X = check_input(X, "X")
+        check_n_features(X, self.n_features_in_, self)
         ns = get_namespace(X)
-        self._on_device(ns)
-        t0 = time.perf_counter()
+        self._check_predict_memory(X.shape[0], ns)
         n = self.Z_train_.shape[0]
-        self._memory_check(n, X.shape[0], self.Z_train_.dtype.itemsize, ns)
         with blas_threads_for(X.shape[0] * max(n, X.shape[1]), ns):
-            Z = zscore_rows(self.source_svd_.transform(X), ns)
-            K = kernel_matrix(
-                Z.astype(self.Z_train_.dtype), self.Z_train_, self.kernel, self.gamma, ns
-            )
-            mean, std = self._predict_from_kernel(K, ns)
-        _synchronize(ns)
-        self.timings_ = {**getattr(self, "timings_", {}), "predict": time.perf_counter() - t0}
+            Z = self.source_svd_.transform(X).astype(self.Z_train_.dtype, copy=False)
+            mean, std = self._predict_rows(zscore_rows(Z, ns), ns)
+        if getattr(self, "_y_ndim", 2) == 1:  # files saved before 1-D targets hold 2-D ones
+            mean, std = mean[:, 0], std[:, 0]
         return (mean, std) if return_std else mean
 
     # --- persistence ------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write the fitted model to an ``.npz`` file (arrays and JSON; no pickle).
+        """Write the fitted model to ``path``: an ``.npz`` of arrays and JSON, no pickle.
+
+        The file is written exactly at ``path`` (no suffix is added: ``save("model")``
+        writes ``model``, which :meth:`load` reads back; ``.npz`` is the usual name).
+        The write is atomic: the model goes to ``path + ".part"``, is flushed to disk and
+        then renamed over ``path``, so an interrupted or killed save leaves the previous
+        file intact (Ctrl-C and SIGTERM also remove the ``.part``; one left by SIGKILL is
+        replaced by the next save).
 
         Parameters
         ----------
         path
-            Destination file (``.npz`` is appended by numpy if missing).
+            Destination file; its folder must exist.
 
         Examples
         --------
@@ -453,32 +665,21 @@ class ModalityPredictor(BaseEstimator):
         """
         if not hasattr(self, "dual_coef_"):
             raise NotFittedError("This ModalityPredictor is not fitted yet; call `fit` first.")
-        arrays = {
-            "format_version": np.array(FORMAT_VERSION),
-            "params": np.array(json.dumps(self.get_params())),
-            "n_targets": np.array(self.n_targets_),
-            "Z_train": to_numpy(self.Z_train_),
-            "dual_coef": to_numpy(self.dual_coef_),
-            "fit_cells": self.fit_cells_,
-        }
-        for prefix, svd in (("source", self.source_svd_), ("target", self.target_svd_)):
-            if svd is None:
-                continue
-            for attr in ("components_", "singular_values_", "explained_variance_"):
-                arrays[f"{prefix}_{attr}"] = to_numpy(getattr(svd, attr))
-            arrays[f"{prefix}_explained_variance_ratio_"] = to_numpy(svd.explained_variance_ratio_)
-        if self.target_scaler_ is not None:
-            arrays["target_reference"] = to_numpy(self.target_scaler_.reference_)
-        np.savez(path, **arrays)
+        write_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> ModalityPredictor:
         """Read a model written by :meth:`save` (CPU arrays; ``predict`` moves them).
 
+        The whole file is checked here: a missing file raises ``FileNotFoundError``; a
+        truncated, damaged or foreign file, one of another format version, or one whose
+        arrays or parameters do not fit together raises a ``ValueError`` naming the path
+        and what is wrong.
+
         Parameters
         ----------
         path
-            File written by :meth:`save`.
+            File written by :meth:`save` (the same path).
 
         Returns
         -------
@@ -488,38 +689,7 @@ class ModalityPredictor(BaseEstimator):
         --------
         See :meth:`save`.
         """
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {name: f[name] for name in f.files}
-        if int(arrays.get("format_version", -1)) != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a scmodal ModalityPredictor file (version 1).")
-        model = cls(**json.loads(str(arrays["params"])))
-        svds = {}
-        for prefix in ("source", "target"):
-            if f"{prefix}_components_" not in arrays:
-                svds[prefix] = None
-                continue
-            svd = TruncatedSVD(arrays[f"{prefix}_components_"].shape[0])
-            for attr in (
-                "components_",
-                "singular_values_",
-                "explained_variance_",
-                "explained_variance_ratio_",
-            ):
-                setattr(svd, attr, arrays[f"{prefix}_{attr}"])
-            svd.n_features_in_ = svd.components_.shape[1]
-            svds[prefix] = svd
-        model.source_svd_, model.target_svd_ = svds["source"], svds["target"]
-        model.target_scaler_ = (
-            GaussRankScaler.from_reference(arrays["target_reference"])
-            if "target_reference" in arrays
-            else None
-        )
-        model.Z_train_ = arrays["Z_train"]
-        model.dual_coef_ = arrays["dual_coef"]
-        model.fit_cells_ = arrays["fit_cells"]
-        model.n_features_in_ = model.source_svd_.n_features_in_
-        model.n_targets_ = int(arrays["n_targets"])
-        return model
+        return read_model(path, cls)
 
 
 __all__ = ["ModalityPredictor"]

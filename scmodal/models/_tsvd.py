@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Tags
 
 from .._backend import (
     BLOCK_ELEMENTS,
@@ -16,9 +17,10 @@ from .._backend import (
     is_sparse,
     to_device,
 )
-from .._validation import check_int, check_matrix
+from .._validation import check_int, check_seed
 from ..ops._matmul import matmul, rmatmul
 from ..ops._orthonormalize import gram, orthonormalize
+from ._input import check_input, check_n_features
 
 
 def _column_moments(X: Any, ns: Namespace) -> tuple[Any, Any]:
@@ -58,7 +60,19 @@ def _compute_dtype(X: Any, ns: Namespace) -> Any:
     return ns.xp.float64 if X.dtype == np.float64 else ns.xp.float32
 
 
-class TruncatedSVD(BaseEstimator):
+def _as_compute_matrix(X: Any, ns: Namespace) -> Any:
+    """``X`` in its compute dtype; sparse input as CSR or CSC (the formats products use)."""
+    if is_sparse(X) and X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    return X.astype(_compute_dtype(X, ns), copy=False)
+
+
+def _project(X: Any, components: Any, ns: Namespace) -> Any:
+    """``X @ components.T`` in ``X``'s dtype; the one embedding of fit_transform and transform."""
+    return matmul(X, components.T.astype(X.dtype, copy=False), ns)
+
+
+class TruncatedSVD(TransformerMixin, BaseEstimator):
     """Truncated SVD by a randomized range finder, for dense and sparse matrices.
 
     Computes the top ``n_components`` singular triplets of ``X`` (no centering, like
@@ -69,9 +83,14 @@ class TruncatedSVD(BaseEstimator):
     SVD of the small projected matrix ``QᵀX``. A sparse ``X`` is only ever multiplied,
     never densified nor copied: beyond the input, the fit holds two working factors
     (cells × width and features × width, ``width = n_components + n_oversamples``),
-    reused by every product, and the results ``U Σ`` and ``Vᵀ``.
-    Works on numpy, scipy.sparse (CSR/CSC), cupy and cupyx input; computes in float32
-    unless given float64.
+    reused by every product, and the results ``Vᵀ`` and the projection ``X V``.
+    Works on numpy, scipy.sparse, cupy and cupyx input; computes in float32 unless given
+    float64.
+
+    Training and new cells are embedded alike: :meth:`fit_transform` returns
+    ``X @ components_.T``, exactly what :meth:`transform` returns for the same ``X`` (as
+    scikit-learn does since 1.2), not the ``U Σ`` of the approximate factorization, which
+    differs from it by the approximation error.
 
     Parameters
     ----------
@@ -92,7 +111,7 @@ class TruncatedSVD(BaseEstimator):
     singular_values_
         ``(n_components,)`` in decreasing order.
     explained_variance_
-        Variance of each column of the transformed training data.
+        Variance of each column of the transformed training data ``X @ components_.T``.
     explained_variance_ratio_
         ``explained_variance_`` over the total variance of ``X``'s features.
     n_features_in_
@@ -125,15 +144,28 @@ class TruncatedSVD(BaseEstimator):
         self.n_iter = n_iter
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
     def _check_params(self, X: Any) -> tuple[int, int, int]:
         k = check_int(self.n_components, "n_components", minimum=1)
-        if k >= min(X.shape):
-            raise ValueError(
-                f"`n_components`={k} must be < min(X.shape) = {min(X.shape)} "
-                f"(X has shape {X.shape}); choose at most {min(X.shape) - 1}."
-            )
         oversamples = check_int(self.n_oversamples, "n_oversamples", minimum=0)
         n_iter = check_int(self.n_iter, "n_iter", minimum=0)
+        check_seed(self.random_state)
+        n, d = X.shape
+        if min(n, d) < 2:
+            raise ValueError(
+                f"a truncated SVD needs at least 2 cells and 2 features; `X` has "
+                f"n_samples={n}, n_features={d}."
+            )
+        if k >= min(n, d):
+            raise ValueError(
+                f"`n_components`={k} must be < min(X.shape) = {min(n, d)} (`X` has "
+                f"n_samples={n}, n_features={d}); choose at most {min(n, d) - 1}."
+            )
         return k, oversamples, n_iter
 
     def fit(self, X: Any, y: Any = None) -> TruncatedSVD:
@@ -162,7 +194,10 @@ class TruncatedSVD(BaseEstimator):
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> Any:
-        """Fit on ``X`` and return its projection ``U Σ`` (cells × components).
+        """Fit on ``X`` and return its projection ``X @ components_.T`` (cells × components).
+
+        The same embedding as ``fit(X).transform(X)``: training cells and new cells are
+        projected alike (scikit-learn's semantics since 1.2).
 
         Parameters
         ----------
@@ -181,23 +216,37 @@ class TruncatedSVD(BaseEstimator):
         >>> import numpy as np
         >>> from scmodal.models import TruncatedSVD
         >>> X = np.random.default_rng(0).random((50, 20))
-        >>> TruncatedSVD(n_components=3).fit_transform(X).shape
-        (50, 3)
+        >>> svd = TruncatedSVD(n_components=3)
+        >>> Xt = svd.fit_transform(X)
+        >>> Xt.shape, bool((Xt == svd.transform(X)).all())
+        ((50, 3), True)
         """
-        X = check_matrix(X, "X", allow_nan=False)
+        X = check_input(X, "X")
         k, oversamples, n_iter = self._check_params(X)
         ns = get_namespace(X)
-        dtype = _compute_dtype(X, ns)
-        if is_sparse(X):
-            X = X if X.format in ("csr", "csc") else X.tocsr()
-        X = X.astype(dtype, copy=False)
-        width = min(k + oversamples, min(X.shape))
-        with blas_threads_for((X.shape[0] + X.shape[1]) * width, ns):
-            return self._fit_transform(X, k, width, n_iter, dtype, ns)
+        X = _as_compute_matrix(X, ns)
+        xp, dtype = ns.xp, X.dtype
+        n, d = X.shape
+        width = min(k + oversamples, n, d)
+        with blas_threads_for((n + d) * width, ns):
+            components, s = self._factorize(X, k, width, n_iter, dtype, ns)
+        # X V, not U Σ, and outside the thread limit: the very product transform computes
+        Xt = _project(X, components, ns)
+        sq, total = _column_moments(X, ns)
+        full_var = float((sq / n - (total / n) ** 2).sum())
+        sq_t, total_t = _column_moments(Xt, ns)
+        variance = xp.clip(sq_t / n - (total_t / n) ** 2, 0, None)
+        self.components_ = components
+        self.singular_values_ = s.astype(dtype)
+        self.explained_variance_ = variance.astype(dtype)
+        self.explained_variance_ratio_ = (variance / full_var).astype(dtype)
+        self.n_features_in_ = d
+        return Xt
 
-    def _fit_transform(
+    def _factorize(
         self, X: Any, k: int, width: int, n_iter: int, dtype: Any, ns: Namespace
-    ) -> Any:
+    ) -> tuple[Any, Any]:
+        """``(Vᵀ, singular values)`` of the top ``k`` triplets, signs fixed as scikit-learn."""
         xp = ns.xp
         n, d = X.shape
         # two working factors, reused by every product: Q (cells × width), W (genes × width)
@@ -218,31 +267,17 @@ class TruncatedSVD(BaseEstimator):
         U_b = eigenvectors[:, order]
         inv_s = xp.where(s > 0, 1 / xp.where(s > 0, s, 1), 0)
         components = (U_b * inv_s[None, :]).T.astype(dtype) @ B_t.T  # Vᵀ = Σ⁻¹ U_bᵀ (QᵀX)
-        Xt = Q @ (U_b * s[None, :]).astype(dtype)  # U Σ = Q U_b Σ
         del Q, W, B_t
         # signs as scikit-learn: the largest |loading| of each component is positive
         signs = xp.sign(components[xp.arange(k), xp.argmax(xp.abs(components), axis=1)])
         signs[signs == 0] = 1
         components *= signs[:, None].astype(dtype)
-        Xt *= signs[None, :].astype(dtype)
-        sq, total = _column_moments(X, ns)
-        full_var = float((sq / n - (total / n) ** 2).sum())
-        sq_t, total_t = _column_moments(Xt, ns)
-        variance = xp.clip(sq_t / n - (total_t / n) ** 2, 0, None)
-        self.components_ = components
-        self.singular_values_ = s.astype(dtype)
-        self.explained_variance_ = variance.astype(dtype)
-        self.explained_variance_ratio_ = (variance / full_var).astype(dtype)
-        self.n_features_in_ = d
-        return Xt
+        return components, s
 
-    def _check_fitted(self, X: Any, name: str, n_cols: int) -> Any:
+    def _check_fitted(self, X: Any) -> Any:
         if not hasattr(self, "components_"):
             raise NotFittedError("This TruncatedSVD is not fitted yet; call `fit` first.")
-        X = check_matrix(X, name, allow_nan=False)
-        if X.shape[1] != n_cols:
-            raise ValueError(f"`{name}` has {X.shape[1]} columns; expected {n_cols}.")
-        return X
+        return check_input(X, "X")
 
     def transform(self, X: Any) -> Any:
         """Project ``X`` onto the fitted components: ``X @ components_.T``.
@@ -266,10 +301,10 @@ class TruncatedSVD(BaseEstimator):
         >>> bool(np.allclose(svd.fit_transform(X), svd.transform(X)))
         True
         """
-        X = self._check_fitted(X, "X", self.n_features_in_)
+        X = self._check_fitted(X)
+        check_n_features(X, self.n_features_in_, self)
         ns = get_namespace(X)
-        dtype = _compute_dtype(X, ns)
-        return X.astype(dtype, copy=False) @ to_device(self.components_, ns).T.astype(dtype)
+        return _project(_as_compute_matrix(X, ns), to_device(self.components_, ns), ns)
 
     def inverse_transform(self, X: Any) -> Any:
         """Map projections back to feature space: ``X @ components_``.
@@ -293,7 +328,10 @@ class TruncatedSVD(BaseEstimator):
         >>> bool(np.allclose(svd.inverse_transform(svd.fit_transform(X)), X))
         True
         """
-        X = self._check_fitted(X, "X", self.components_.shape[0])
+        X = self._check_fitted(X)
+        k = self.components_.shape[0]
+        if X.shape[1] != k:
+            raise ValueError(f"`X` has {X.shape[1]} columns; expected {k} (`n_components`).")
         ns = get_namespace(X)
         dtype = _compute_dtype(X, ns)
         return X.astype(dtype, copy=False) @ to_device(self.components_, ns).astype(dtype)

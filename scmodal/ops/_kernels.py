@@ -11,9 +11,10 @@ def rbf_kernel(X: Any, Y: Any, gamma: float, ns: Namespace) -> Any:
     """``exp(-gamma · ‖x_i − y_j‖²)`` for all rows of ``X`` and ``Y``.
 
     The squared distances come from ``‖x‖² + ‖y‖² − 2 X Yᵀ``: one matrix product, then
-    elementwise updates of that one ``(len(X), len(Y))`` array in place (no second
-    kernel-sized temporary). Rounding can make a distance slightly negative; it is
-    clipped at 0, so the kernel never exceeds 1.
+    elementwise updates of that one C-ordered ``(len(X), len(Y))`` array in place. The
+    row norms are summed without a squared copy of ``X`` or ``Y``, so besides the result
+    only two vectors are allocated. Rounding can make a distance slightly negative; it
+    is clipped at 0, so the kernel never exceeds 1.
 
     Examples
     --------
@@ -27,8 +28,8 @@ def rbf_kernel(X: Any, Y: Any, gamma: float, ns: Namespace) -> Any:
     xp = ns.xp
     K = X @ Y.T
     K *= -2.0
-    K += (X * X).sum(axis=1)[:, None]
-    K += (Y * Y).sum(axis=1)[None, :]
+    K += xp.einsum("ij,ij->i", X, X)[:, None]
+    K += xp.einsum("ij,ij->i", Y, Y)[None, :]
     xp.maximum(K, 0, out=K)
     K *= -gamma
     xp.exp(K, out=K)
