@@ -1,15 +1,67 @@
-"""The ``scmodal`` command line: ``scmodal demo`` and ``scmodal predict``."""
+"""The ``scmodal`` command line: ``scmodal demo`` and ``scmodal predict``.
+
+User errors (a missing or unreadable input, an output that exists or cannot be written, a
+bad option) end the command with a one-line message on stderr and exit status 2, worded
+with the command's own flags; the output is checked before any computation.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from ._files import part_file
+from . import __version__
+from ._files import atomic_write
+
+if TYPE_CHECKING:
+    from mudata import MuData
+
+# the library's argument names, as `scmodal predict` spells them in its error messages
+FLAGS = {
+    "train": "--train-key",
+    "source": "--source",
+    "target": "--target",
+    "batch_key": "--batch-key",
+    "key_added": "--key-added",
+    "random_state": "--seed",
+    "n_components_source": "--n-components-source",
+    "n_components_target": "--n-components-target",
+    "n_repeats": "--n-repeats",
+}
+NEXT_COMMAND = (
+    "scmodal predict data.h5mu --source rna --target prot --train-key is_train -o predicted.h5mu"
+)
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Bad command-line syntax: one line on stderr (no usage block), status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def in_cli_words(message: str) -> str:
+    """A library error message on one line, naming the flags instead of the arguments.
+
+    Examples
+    --------
+    >>> in_cli_words("`train='x'` is not a column of `mdata.obs`; `n_repeats` must be ≥ 1")
+    "`--train-key 'x'` is not a column of `mdata.obs`; `--n-repeats` must be ≥ 1"
+    """
+    names = "|".join(FLAGS)
+    message = re.sub(rf"`({names})=([^`]*)`", lambda m: f"`{FLAGS[m[1]]} {m[2]}`", message)
+    message = re.sub(rf"`({names})`", lambda m: f"`{FLAGS[m[1]]}`", message)
+    return " ".join(message.split())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -44,19 +96,55 @@ def _demo(args: argparse.Namespace) -> int:
         f"\nFit + prediction in {elapsed:.1f} s. Stored: mdata['rna'].obsm['prot_predicted'] "
         "(and '_std'), mdata['prot'].layers['prot_predicted'], mdata.uns['prot_predicted']."
     )
+    print(
+        "\nNext, predict on your own data: an .h5mu MuData with both modalities "
+        "(--train-key: a boolean obs column of training cells; without it, the cells "
+        "measured in both train the model):"
+    )
+    print(f"  {NEXT_COMMAND}")
     return 0
 
 
-def _predict(args: argparse.Namespace) -> int:
+def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The input exists; the output can be written and does not exist (or --overwrite)."""
+    source, out = Path(args.input), Path(args.output)
+    if not source.is_file():
+        raise UserError(f"the input {source} does not exist or is not a file.")
+    folder = out.parent
+    if not folder.is_dir():
+        raise UserError(f"--output: the folder {folder} does not exist; create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"--output: the folder {folder} is not writable.")
+    if out.is_dir():
+        raise UserError(f"--output: {out} is a folder; name a file, e.g. {out / 'predicted.h5mu'}.")
+    if out.exists() and not args.overwrite:
+        raise UserError(f"--output: {out} exists; pass --overwrite to replace it.")
+    return source, out
+
+
+def _read(source: Path) -> MuData:
     import mudata as md
 
+    try:
+        return md.read_h5mu(source)
+    except Exception as err:  # h5py, anndata and mudata raise many kinds on a bad file
+        hint = ""
+        if source.suffix == ".h5ad":
+            hint = (
+                " An .h5ad holds one modality: combine them first, e.g. "
+                "`mudata.MuData({'rna': rna, 'prot': prot}).write('data.h5mu')`."
+            )
+        raise UserError(
+            f"cannot read {source} as a MuData .h5mu file ({type(err).__name__}: "
+            f"{in_cli_words(str(err))}).{hint}"
+        ) from err
+
+
+def _predict(args: argparse.Namespace) -> int:
     import scmodal as sm
 
-    source = Path(args.input)
-    if not source.exists():
-        print(f"scmodal predict: {source} does not exist.", file=sys.stderr)
-        return 2
-    mdata = md.read_h5mu(source)
+    source, out = _check_paths(args)
+    mdata = _read(source)
     params = {}
     for name in ("n_components_source", "n_components_target", "n_repeats"):
         if getattr(args, name) is not None:
@@ -73,11 +161,12 @@ def _predict(args: argparse.Namespace) -> int:
             **params,
         )
     except (ValueError, TypeError, MemoryError) as err:
-        print(f"scmodal predict: {err}", file=sys.stderr)
-        return 2
-    out = Path(args.output)
-    with part_file(out) as tmp:  # a failed write never leaves a half-written OUT
-        mdata.write_h5mu(tmp)
+        raise UserError(in_cli_words(str(err) or "not enough memory.")) from err
+    try:
+        with atomic_write(out) as tmp:  # a failed write never leaves a half-written OUT
+            mdata.write_h5mu(tmp)
+    except OSError as err:
+        raise UserError(f"cannot write {out}: {err}") from err
     key = args.key_added or f"{args.target}_predicted"
     print(
         f"Predicted {mdata[args.target].n_vars} {args.target} features for "
@@ -88,14 +177,16 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _quiet_mudata() -> None:
-    """mudata's notices about shared var names and future defaults are not for CLI users."""
+    """mudata's notices (shared var names, future defaults, files from other tools) are not
+    for CLI users."""
     warnings.filterwarnings("ignore", module="mudata")
     warnings.filterwarnings("ignore", message=".*var_names are intersecting.*")
     warnings.filterwarnings("ignore", message=".*pull_on_update.*")
+    warnings.filterwarnings("ignore", message=".*not created by muon/mudata.*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``scmodal`` command.
+    """Entry point of the ``scmodal`` command; returns the exit status.
 
     Examples
     --------
@@ -105,9 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...
     0
     """
-    parser = argparse.ArgumentParser(
-        prog="scmodal", description="Predict one single-cell modality from another."
-    )
+    parser = _Parser(prog="scmodal", description="Predict one single-cell modality from another.")
+    parser.add_argument("--version", action="version", version=f"scmodal {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo", help="predict the proteins of the bundled BMMC test donor; print the scores"
@@ -118,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict = sub.add_parser("predict", help="predict a target modality in an .h5mu file")
     predict.add_argument("input", help="input .h5mu with the source and target modalities")
     predict.add_argument("-o", "--output", required=True, help="output .h5mu")
+    predict.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     predict.add_argument("--source", default="rna", help="source modality (default rna)")
     predict.add_argument("--target", default="prot", help="target modality (default prot)")
     predict.add_argument(
@@ -131,9 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     predict.set_defaults(func=_predict)
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():
-        _quiet_mudata()
-        return args.func(args)
+    try:
+        with warnings.catch_warnings():
+            _quiet_mudata()
+            return args.func(args)
+    except UserError as err:
+        print(f"scmodal {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"scmodal {args.command}: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -107,6 +107,16 @@ def test_a_bad_checksum_keeps_nothing(tmp_path, combined, monkeypatch):
     assert list((tmp_path / "cache").iterdir()) == []
 
 
+def test_offline_the_error_gives_the_url_and_path(tmp_path, monkeypatch):
+    unreachable = "http://127.0.0.1:9/GSE194122.h5ad.gz"  # the discard port: refused
+    monkeypatch.setattr(geo, "URL", unreachable)
+    with pytest.raises(OSError) as err:
+        sm.datasets.neurips2021_cite(cache_dir=tmp_path / "cache", progress=False)
+    message = str(err.value)
+    assert unreachable in message and "path=" in message and geo.FILENAME in message
+    assert list((tmp_path / "cache").iterdir()) == []  # no .part left behind
+
+
 def test_the_recorded_checksum_is_a_sha256():
     assert len(geo.SHA256) == 64 and int(geo.SHA256, 16) >= 0
     assert geo.URL.endswith("%2Eh5ad%2Egz") and "GSE194122" in geo.URL

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import anndata as ad
 from mudata import MuData
 
-from .._files import part_file
+from .._files import atomic_write
 from .._progress import progress_bar
 
 FILENAME = "GSE194122_openproblems_neurips2021_cite_BMMC_processed.h5ad.gz"
@@ -27,6 +30,7 @@ URL = (
 # never ignored.
 SHA256 = "b9b50fade9349719cba23c97c6515d3501a32ee3735fe95fe51221d2e8a5f361"
 CHUNK = 1 << 20
+TIMEOUT = 60  # seconds without an answer before a download gives up
 MODALITIES = {"GEX": "rna", "ADT": "prot"}
 
 
@@ -41,22 +45,22 @@ def default_cache_dir() -> Path:
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Path:
     """Download ``url`` to ``dest`` via a ``.part`` file, kept only if its SHA-256 matches."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        part_file(dest) as part,
-        urllib.request.urlopen(url) as response,
-        open(part, "wb") as out,
-    ):
-        size = int(response.headers.get("Content-Length") or 0) or None
-        bar = progress_bar(
-            total=size, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-        )
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: response.read(CHUNK), b""):
-            out.write(chunk)
-            digest.update(chunk)
-            bar.update(len(chunk))
-        bar.close()
-        got = digest.hexdigest()
+    with atomic_write(dest) as part:
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(part, "wb") as out:
+                got = _copy(response, out, dest.name, progress)
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            TimeoutError,
+            ConnectionError,
+        ) as err:
+            reason = getattr(err, "reason", None) or err
+            raise OSError(
+                f"could not download {url} ({reason}). Without network access, download "
+                "the file on another machine, copy it here and pass its path: "
+                f"sm.datasets.neurips2021_cite(path='/where/you/put/{FILENAME}')."
+            ) from err
         if got != sha256:
             raise OSError(
                 f"the download of {url} is corrupt or has changed: SHA-256 {got}, expected "
@@ -66,8 +70,21 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True) -> Pat
     return dest
 
 
+def _copy(response: Any, out: BinaryIO, name: str, progress: bool) -> str:
+    """Copy the response into ``out`` with a progress bar; return its SHA-256 (hex)."""
+    size = int(response.headers.get("Content-Length") or 0) or None
+    bar = progress_bar(total=size, unit="B", unit_scale=True, desc=name, disable=not progress)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: response.read(CHUNK), b""):
+        out.write(chunk)
+        digest.update(chunk)
+        bar.update(len(chunk))
+    bar.close()
+    return digest.hexdigest()
+
+
 def _gunzip(src: Path, dest: Path) -> Path:
-    with part_file(dest) as part, gzip.open(src, "rb") as f, open(part, "wb") as out:
+    with atomic_write(dest) as part, gzip.open(src, "rb") as f, open(part, "wb") as out:
         shutil.copyfileobj(f, out, CHUNK)
     return dest
 
@@ -128,10 +145,11 @@ def neurips2021_cite(
 
     Without ``path``, the file is downloaded once from GEO (a progress bar shows it),
     its SHA-256 checked, decompressed and kept in ``cache_dir``; later calls read the
-    cached copy. With ``path``, a local ``.h5ad`` or ``.h5ad.gz`` copy is read (a
-    ``.gz`` is decompressed into ``cache_dir`` first, again whenever the ``.gz`` is
-    newer). The data is public (GEO GSE194122; Luecken et al., NeurIPS 2021 Datasets and
-    Benchmarks).
+    cached copy. Without network access this raises an ``OSError`` giving the URL: fetch
+    the file elsewhere and pass it with ``path=``. With ``path``, a local ``.h5ad`` or
+    ``.h5ad.gz`` copy is read (a ``.gz`` is decompressed into ``cache_dir`` first, again
+    whenever the ``.gz`` is newer). The data is public (GEO GSE194122; Luecken et al.,
+    NeurIPS 2021 Datasets and Benchmarks).
 
     Parameters
     ----------

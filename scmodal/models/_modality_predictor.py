@@ -23,6 +23,7 @@ from .._backend import (
     to_numpy,
 )
 from .._progress import progress_bar
+from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int, check_seed
 from ._gaussrank import GaussRankScaler
 from ._input import check_input, check_n_features, check_targets
@@ -504,7 +505,12 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         return out
 
     def fit(
-        self, X: Any, Y: Any, *, groups: Any = None, X_unlabeled: Any = None
+        self,
+        X: Matrix | ArrayLike,
+        Y: Matrix | ArrayLike,
+        *,
+        groups: ArrayLike | None = None,
+        X_unlabeled: Matrix | ArrayLike | None = None,
     ) -> ModalityPredictor:
         """Fit the pipeline on training cells.
 
@@ -593,7 +599,9 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
         return mean, std
 
-    def predict(self, X: Any, *, return_std: bool = False) -> Any:
+    def predict(
+        self, X: Matrix | ArrayLike, *, return_std: bool = False
+    ) -> Array | tuple[Array, Array]:
         """Predict the target modality of new cells.
 
         Parameters

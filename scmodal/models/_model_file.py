@@ -7,7 +7,9 @@ components), ``dual_coef`` (fits × training cells × target components), ``fit_
 (fits × training cells, boolean), ``source_*`` and, when the targets were reduced,
 ``target_*`` (the TruncatedSVD attributes ``components_``, ``singular_values_``,
 ``explained_variance_``, ``explained_variance_ratio_``), and ``target_reference``
-(targets × reference points × 2) with ``target_transform="gaussrank"``.
+(targets × reference points × 2) with ``target_transform="gaussrank"``; ``y_ndim``
+(1 when the model was fitted on a 1-D target, so it predicts 1-D; absent in older files:
+2).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def write_model(model: ModalityPredictor, path: str | os.PathLike) -> None:
         "Z_train": to_numpy(model.Z_train_),
         "dual_coef": to_numpy(model.dual_coef_),
         "fit_cells": np.asarray(model.fit_cells_),
+        "y_ndim": np.array(getattr(model, "_y_ndim", 2)),
     }
     for prefix, svd in (("source", model.source_svd_), ("target", model.target_svd_)):
         if svd is not None:
@@ -114,7 +117,7 @@ def _check_version(path: Path, arrays: dict) -> None:
         raise _invalid(
             path,
             f"it is in format version {int(version)}; this scmodal reads version "
-            f"{FORMAT_VERSION} (a newer file needs a newer scmodal)",
+            f"{FORMAT_VERSION}: load it with the scmodal version that wrote it",
         )
 
 
@@ -215,6 +218,8 @@ def read_model(path: str | os.PathLike, cls: type[ModalityPredictor]) -> Modalit
             f"`Z_train` has {k} columns; the source SVD has "
             f"{source_svd.components_.shape[0]} components",
         )
+    if n < 1 or len(dual_coef) < 1:
+        raise _invalid(path, f"it holds {n} training cells and {len(dual_coef)} fits")
     width = n_targets if target_svd is None else target_svd.components_.shape[0]
     if dual_coef.shape[1:] != (n, width):
         raise _invalid(
@@ -234,4 +239,15 @@ def read_model(path: str | os.PathLike, cls: type[ModalityPredictor]) -> Modalit
     model.Z_train_, model.dual_coef_, model.fit_cells_ = Z_train, dual_coef, fit_cells
     model.n_features_in_ = source_svd.n_features_in_
     model.n_targets_ = n_targets
+    model._y_ndim = _y_ndim(path, arrays, n_targets)
     return model
+
+
+def _y_ndim(path: Path, arrays: dict, n_targets: int) -> int:
+    """1 for a model of one 1-D target, else 2 (also for files written before the field)."""
+    if "y_ndim" not in arrays:
+        return 2
+    y_ndim = int(_get(path, arrays, "y_ndim", 0, "iu"))
+    if y_ndim not in (1, 2) or (y_ndim == 1 and n_targets != 1):
+        raise _invalid(path, f"`y_ndim` is {y_ndim} for {n_targets} targets")
+    return y_ndim
