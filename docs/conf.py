@@ -47,6 +47,7 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_typehints = "description"
 autodoc_member_order = "groupwise"
+python_use_unqualified_type_names = True  # "AnnData", linked, not "anndata.AnnData"
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_rtype = False
@@ -92,9 +93,10 @@ html_theme_options = {
 # links between documents to their real path, outside docs/, so a notebook's link to
 # another (``[GaussRank](gaussrank.ipynb)``) breaks the -W build. docs/tutorials is
 # therefore a generated, git-ignored copy, refreshed on every build (file times kept, so
-# an unchanged notebook is not re-read). tutorials.md lists it with a glob toctree; with
-# no notebook there (yet), the glob would warn that it matched nothing, so the toctree is
-# swapped for a note instead.
+# an unchanged notebook is not re-read). tutorials.md lists the notebooks in reading
+# order (a notebook left out of it fails the -W build: "not included in any toctree");
+# with no notebook there (yet), its entries would name missing documents, so the toctree
+# is swapped for a note instead.
 TUTORIALS_SRC = HERE.parent / "tutorials"
 TUTORIALS_DST = HERE / "tutorials"
 _MARKER = ".copied-from-tutorials"

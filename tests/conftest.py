@@ -11,7 +11,10 @@ warnings.filterwarnings("ignore", message=".*var_names are intersecting.*")
 def pytest_collection_modifyitems(config, items):
     if gpu_available():
         return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU with cupy")
+    skip = pytest.mark.skip(
+        reason='needs a CUDA GPU with cupy: on a GPU machine, pip install -e ".[test,gpu]" '
+        "and run pytest again"
+    )
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

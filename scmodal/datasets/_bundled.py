@@ -6,16 +6,21 @@ import warnings
 from importlib.resources import files
 
 import anndata as ad
+import mudata as md
 from mudata import MuData
 
 
 def _read(folder: str) -> MuData:
     root = files("scmodal.datasets") / "data" / folder
     mods = {name: ad.read_h5ad(str(root / f"{name}.h5ad")) for name in ("rna", "prot")}
-    with warnings.catch_warnings():
-        # gene and protein names may coincide (e.g. CD4): harmless, modalities stay apart
-        warnings.filterwarnings("ignore", message=".*var_names are intersecting.*")
-        warnings.filterwarnings("ignore", message=".*pull_on_update.*", category=FutureWarning)
+    # mudata 0.4's behaviour, chosen explicitly (mudata 0.3 warns on every MuData built
+    # without a choice): the modalities' obs columns are not copied into the MuData's
+    # obs; the columns it needs are set below.
+    with md.set_options(pull_on_update=False), warnings.catch_warnings():
+        # Some genes and proteins share a name (CD4): mudata would advise renaming them
+        # to make the MuData's var_names unique. Each modality's names are unique, and
+        # that is where scmodal and scanpy read them, so the names are kept.
+        warnings.filterwarnings("ignore", "var_names are not unique", UserWarning)
         mdata = MuData(mods)
     rna_obs = mods["rna"].obs
     for column in ("is_train", "batch", "cell_type"):

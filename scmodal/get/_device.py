@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from anndata import AnnData
+from mudata import MuData
 
 from .._anndata import check_in_memory
 from .._backend import CPU, gpu_namespace, is_gpu_array, is_sparse, to_device
@@ -37,7 +38,7 @@ def _move(data: Any, target: Any) -> None:
                 adata.obsm[key] = to_device(adata.obsm[key], target)
 
 
-def to_gpu(data: Any) -> None:
+def to_gpu(data: AnnData | MuData) -> None:
     """Move ``X``, ``layers`` and ``obsm`` arrays of an AnnData/MuData to the GPU, in place.
 
     Dense arrays become cupy arrays and sparse matrices cupyx sparse matrices (CSR/CSC
@@ -60,7 +61,7 @@ def to_gpu(data: Any) -> None:
     _move(data, gpu_namespace())
 
 
-def to_cpu(data: Any) -> None:
+def to_cpu(data: AnnData | MuData) -> None:
     """Move ``X``, ``layers`` and ``obsm`` arrays of an AnnData/MuData to the CPU, in place.
 
     The inverse of :func:`to_gpu`; do this before ``write_h5ad``/``write_h5mu``.

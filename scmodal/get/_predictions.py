@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from mudata import MuData
 
 from .._anndata import check_mudata
 from .._backend import is_sparse, to_numpy
@@ -115,7 +116,7 @@ def collect(mdata: Any, key: str, source: str | None = None) -> Predictions:
     )
 
 
-def predictions(mdata: Any, key: str = "prot_predicted", source: str = "rna") -> AnnData:
+def predictions(mdata: MuData, key: str = "prot_predicted", source: str = "rna") -> AnnData:
     """The predictions of :func:`scmodal.tl.predict_modality` as an AnnData of the source cells.
 
     The AnnData carries the source modality's ``obs`` and ``obsm`` (UMAP, PCA, …), so

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Namespace, get_namespace, is_sparse
+from .._typing import Array, ArrayLike, Matrix
 from ..ops._column_rank import rank_columns
 
 AXES = (None, 0, 1)
@@ -43,7 +44,9 @@ def _result(value: Any, axis: int | None) -> Any:
     return float(value) if axis is None else value
 
 
-def rmse(y_true: Any, y_pred: Any, *, axis: int | None = None) -> Any:
+def rmse(
+    y_true: Matrix | ArrayLike, y_pred: Matrix | ArrayLike, *, axis: int | None = None
+) -> float | Array:
     """Root mean squared error.
 
     Parameters
@@ -80,7 +83,9 @@ def _pearson(a: Any, b: Any, axis: int | None, ns: Namespace) -> Any:
         return xp.where(den > 0, num / xp.where(den > 0, den, 1), xp.nan)
 
 
-def pearson(y_true: Any, y_pred: Any, *, axis: int | None = None) -> Any:
+def pearson(
+    y_true: Matrix | ArrayLike, y_pred: Matrix | ArrayLike, *, axis: int | None = None
+) -> float | Array:
     """Pearson correlation; NaN where either side is constant.
 
     Parameters
@@ -113,7 +118,9 @@ def _average_ranks(A: Any, ns: Namespace) -> Any:
     return ranked.unsort((groups.numerator[groups.element_group] + 1) / 2, ns.xp.float64, ns)
 
 
-def spearman(y_true: Any, y_pred: Any, *, axis: int | None = None) -> Any:
+def spearman(
+    y_true: Matrix | ArrayLike, y_pred: Matrix | ArrayLike, *, axis: int | None = None
+) -> float | Array:
     """Spearman rank correlation: Pearson's on average ranks (ties share their mean rank).
 
     Parameters

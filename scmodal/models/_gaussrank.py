@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import Tags
 
 from .._backend import Namespace, get_namespace, is_sparse, to_device, to_numpy
+from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int
 from ..ops import interp_columns, normal_scores, sort_segments, tie_groups
 from ..ops._column_rank import rank_columns
@@ -207,7 +208,7 @@ class GaussRankScaler(TransformerMixin, BaseEstimator):
         return tags
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> GaussRankScaler:
+    def fit(self, X: Matrix | ArrayLike, y: object = None) -> GaussRankScaler:
         """Fit the per-feature reference on ``X`` (cells × features).
 
         Parameters
@@ -231,7 +232,7 @@ class GaussRankScaler(TransformerMixin, BaseEstimator):
         self._fit(X, transform=False)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
+    def fit_transform(self, X: Matrix | ArrayLike, y: object = None) -> Array:
         """Fit the reference on ``X`` and return its normal scores.
 
         Parameters
@@ -282,7 +283,7 @@ class GaussRankScaler(TransformerMixin, BaseEstimator):
             X = X.toarray()
         return X, ns
 
-    def transform(self, X: Any) -> Any:
+    def transform(self, X: Matrix | ArrayLike) -> Array:
         """Normal scores of (new) data on the fitted reference.
 
         Values between two reference values are interpolated linearly, so the map is
@@ -311,7 +312,7 @@ class GaussRankScaler(TransformerMixin, BaseEstimator):
         scores = to_device(self.scores_, ns)
         return interp_columns(X, quantiles, scores, self.n_ref_, ns, ns.xp.float32)
 
-    def inverse_transform(self, X: Any) -> Any:
+    def inverse_transform(self, X: Array | ArrayLike) -> Array:
         """Map normal scores back onto the original scale of the fitted data.
 
         Exact (bit for bit) on the scores of fitted values when a feature kept all its
@@ -356,7 +357,9 @@ class GaussRankScaler(TransformerMixin, BaseEstimator):
         return np.stack([to_numpy(self.quantiles_), to_numpy(self.scores_)], axis=-1)
 
     @classmethod
-    def from_reference(cls, reference: Any, *, n_samples: int | None = None) -> GaussRankScaler:
+    def from_reference(
+        cls, reference: Array | ArrayLike, *, n_samples: int | None = None
+    ) -> GaussRankScaler:
         """A fitted scaler from a stored reference (see :attr:`reference_`).
 
         Parameters

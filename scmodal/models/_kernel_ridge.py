@@ -13,6 +13,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import Tags
 
 from .._backend import Namespace, available_memory, get_namespace, is_gpu_array
+from .._typing import Array, ArrayLike
 from ..ops._kernels import linear_kernel, rbf_kernel
 from ._input import check_input, check_n_features, check_targets
 
@@ -227,7 +228,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, alpha: float = 1.0, kernel: str = "rbf", gamma: float | None = None):
+    def __init__(self, alpha: float = 1.0, kernel: str = "rbf", gamma: float | None = None) -> None:
         self.alpha = alpha
         self.kernel = kernel
         self.gamma = gamma
@@ -237,7 +238,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True  # one solve for all target columns
         return tags
 
-    def fit(self, X: Any, y: Any) -> KernelRidge:
+    def fit(self, X: Array | ArrayLike, y: Array | ArrayLike) -> KernelRidge:
         """Fit on dense ``X`` (samples × features) and targets ``y`` (samples or samples × t).
 
         Parameters
@@ -291,7 +292,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict(self, X: Any) -> Any:
+    def predict(self, X: Array | ArrayLike) -> Array:
         """Predict the targets of new rows: ``K(X, X_fit_) @ dual_coef_``.
 
         Parameters

@@ -17,6 +17,7 @@ from .._backend import (
     is_sparse,
     to_device,
 )
+from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int, check_seed
 from ..ops._matmul import matmul, rmatmul
 from ..ops._orthonormalize import gram, orthonormalize
@@ -168,7 +169,7 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
             )
         return k, oversamples, n_iter
 
-    def fit(self, X: Any, y: Any = None) -> TruncatedSVD:
+    def fit(self, X: Matrix | ArrayLike, y: object = None) -> TruncatedSVD:
         """Fit the components on ``X`` (cells × features).
 
         Parameters
@@ -193,7 +194,7 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
         self.fit_transform(X)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
+    def fit_transform(self, X: Matrix | ArrayLike, y: object = None) -> Array:
         """Fit on ``X`` and return its projection ``X @ components_.T`` (cells × components).
 
         The same embedding as ``fit(X).transform(X)``: training cells and new cells are
@@ -279,7 +280,7 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
             raise NotFittedError("This TruncatedSVD is not fitted yet; call `fit` first.")
         return check_input(X, "X")
 
-    def transform(self, X: Any) -> Any:
+    def transform(self, X: Matrix | ArrayLike) -> Array:
         """Project ``X`` onto the fitted components: ``X @ components_.T``.
 
         Parameters
@@ -306,7 +307,7 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
         ns = get_namespace(X)
         return _project(_as_compute_matrix(X, ns), to_device(self.components_, ns), ns)
 
-    def inverse_transform(self, X: Any) -> Any:
+    def inverse_transform(self, X: Array | ArrayLike) -> Array:
         """Map projections back to feature space: ``X @ components_``.
 
         Parameters

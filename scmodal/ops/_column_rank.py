@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Namespace
+from .._typing import Array
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SIGN32 = np.uint32(0x80000000)
@@ -43,7 +44,7 @@ def _packable(X: Any, ns: Namespace) -> bool:
     return X.dtype == ns.xp.float32 and X.shape[0] < 2**32
 
 
-def sort_columns(X: Any, ns: Namespace) -> tuple[Any, Any]:
+def sort_columns(X: Array, ns: Namespace) -> tuple[Array, Array]:
     """Sort every column of a dense 2-D array.
 
     Parameters
@@ -73,7 +74,7 @@ def sort_columns(X: Any, ns: Namespace) -> tuple[Any, Any]:
     return _float_from_orderable(keys.astype(xp.uint32), ns), order
 
 
-def sort_segments(values: Any, segments: Any, ns: Namespace) -> Any:
+def sort_segments(values: Array, segments: Array, ns: Namespace) -> Array:
     """Permutation that sorts flat ``values`` by (segment, value); NaN last in a segment.
 
     Parameters
@@ -119,16 +120,18 @@ class TieGroups:
         empty segments).
     """
 
-    starts: Any
-    segment: Any
-    numerator: Any
-    valid: Any
-    n_valid: Any
-    element_group: Any
-    first_group: Any
+    starts: Array
+    segment: Array
+    numerator: Array
+    valid: Array
+    n_valid: Array
+    element_group: Array
+    first_group: Array
 
 
-def tie_groups(sorted_values: Any, seg_ptr: Any, ns: Namespace, weights: Any = None) -> TieGroups:
+def tie_groups(
+    sorted_values: Array, seg_ptr: Array, ns: Namespace, weights: Array | None = None
+) -> TieGroups:
     """Group equal neighbours of segment-wise sorted values and give them average ranks.
 
     Parameters
@@ -200,7 +203,7 @@ def _repeat_ids(counts: Any, ns: Namespace) -> Any:
     return xp.cumsum(marks, dtype=xp.int64)
 
 
-def normal_scores(groups: TieGroups, ns: Namespace) -> Any:
+def normal_scores(groups: TieGroups, ns: Namespace) -> Array:
     """Rank-based inverse normal scores ``ndtri((r - 0.5) / n)`` of every group (float64).
 
     NaN groups score NaN. When all segments hold the same number ``n`` of values and

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._backend import Namespace
+from .._typing import Array
 
 _MAX_BUCKET = 16
 
@@ -47,8 +49,13 @@ def searchsorted_right(x: Any, q: Any, ns: Namespace) -> Any:
 
 
 def interp_columns(
-    Q: Any, x_knots: Any, y_knots: Any, n_knots: np.ndarray, ns: Namespace, dtype: Any
-) -> Any:
+    Q: Array,
+    x_knots: Array,
+    y_knots: Array,
+    n_knots: np.ndarray,
+    ns: Namespace,
+    dtype: DTypeLike,
+) -> Array:
     """Interpolate column ``j`` of ``Q`` on the knots ``(x_knots[j], y_knots[j])``.
 
     Parameters

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from anndata import AnnData
+from matplotlib.figure import Figure
 
 from .._anndata import check_adata, get_matrix
 from .._backend import get_namespace, is_gpu_array
@@ -21,7 +23,7 @@ def _columns(matrix: Any, columns: np.ndarray) -> np.ndarray:
 
 
 def gaussrank(
-    adata: Any,
+    adata: AnnData,
     features: str | list[str],
     *,
     key: str = "gaussrank",
@@ -29,7 +31,7 @@ def gaussrank(
     bins: int = 50,
     show: bool | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Figure | None:
     """Histograms of features before and after :func:`scmodal.pp.gaussrank`.
 
     One row per feature: the input values (left) and their normal scores (right).

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from mudata import MuData
 
 from .. import metrics
 from ..get._predictions import collect
@@ -16,7 +18,7 @@ KINDS = ("hexbin", "scatter")
 
 
 def predicted_vs_measured(
-    mdata: Any,
+    mdata: MuData,
     features: str | list[str],
     *,
     key: str = "prot_predicted",
@@ -25,7 +27,7 @@ def predicted_vs_measured(
     ncols: int = 4,
     show: bool | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Figure | None:
     """Predicted against measured values, one panel per feature, with the line y = x.
 
     Each panel's title gives the feature's Pearson correlation over the cells shown.
@@ -90,13 +92,13 @@ def predicted_vs_measured(
 
 
 def uncertainty(
-    mdata: Any,
+    mdata: MuData,
     *,
     key: str = "prot_predicted",
-    ax: Any = None,
+    ax: Axes | None = None,
     show: bool | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Axes | None:
     """Per-cell spread of the bagged fits against the per-cell error, on held-out cells.
 
     x: the standard deviation across the bagged fits, averaged over the target

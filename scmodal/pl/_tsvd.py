@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from anndata import AnnData
+from matplotlib.axes import Axes
 
 from .._anndata import check_adata
 from ..get._predictions import _dense
-from ._utils import finish, new_axes
+from ._utils import PAGE_WIDTH, finish, new_axes
 
 
 def tsvd_variance(
-    adata: Any,
+    adata: AnnData,
     *,
     key: str = "X_tsvd",
     n_comps: int | None = None,
     log: bool = False,
-    ax: Any = None,
+    ax: Axes | None = None,
     show: bool | None = None,
     save: str | Path | None = None,
-) -> Any:
+) -> Axes | None:
     """Scree plot: the variance ratio of each component of :func:`scmodal.pp.tsvd`.
 
     Bars: each component's share of the total variance; line (right axis): the
@@ -71,7 +72,7 @@ def tsvd_variance(
             raise ValueError(f"`n_comps` must be a positive integer or None; got {n_comps!r}.")
         ratio = ratio[:n_comps]
     n = len(ratio)
-    fig, ax = new_axes(ax, (max(5.0, 0.05 * n + 3), 3.5))
+    fig, ax = new_axes(ax, (min(PAGE_WIDTH, max(5.0, 0.05 * n + 3)), 3.5))
     x = np.arange(1, n + 1)
     ax.bar(x, ratio, color="tab:blue", width=0.8)
     if log:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from mudata import MuData
 
 from .._anndata import check_mudata
 from .._backend import get_namespace, is_gpu_array, is_sparse
@@ -40,18 +42,18 @@ def _batches(mdata: Any, source: str, batch_key: str, names: pd.Index) -> np.nda
 
 
 def predict_modality(
-    mdata: Any,
+    mdata: MuData,
     source: str = "rna",
     target: str = "prot",
     *,
-    train: Any = None,
+    train: str | Sequence[str] | np.ndarray | pd.Series | pd.Index | None = None,
     batch_key: str | None = None,
     method: str = "krr",
     key_added: str | None = None,
     random_state: int | None = 0,
     copy: bool = False,
-    **method_params: Any,
-) -> Any:
+    **method_params: float | str | None,
+) -> MuData | None:
     """Predict the ``target`` modality of every cell from its ``source`` modality.
 
     Trains :class:`~scmodal.models.ModalityPredictor` (the NeurIPS 2021 GEX→ADT winning
@@ -98,16 +100,18 @@ def predict_modality(
 
     Returns
     -------
-    ``None``, or the modified copy with ``copy=True``. Writes
+    MuData or None
+        The modified copy with ``copy=True``; otherwise ``None``, and the results are
+        written into ``mdata``:
 
-    - ``mdata.mod[source].obsm[key]``: predictions for every source cell, a DataFrame
-      with the target's ``var_names`` as columns (a cupy array on the GPU);
-    - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation across the
-      bagged fits, same layout;
-    - ``mdata.mod[target].layers[key]``: the predictions of the cells the target holds
-      (NaN for a target cell without source data);
-    - ``mdata.uns[key]``: ``params``, ``n_train``, ``train`` (the training cells' names),
-      ``target_features`` and ``timings`` (seconds per step and per fit).
+        - ``mdata.mod[source].obsm[key]``: predictions for every source cell, a
+          DataFrame with the target's ``var_names`` as columns (a cupy array on the GPU);
+        - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation across the
+          bagged fits, same layout;
+        - ``mdata.mod[target].layers[key]``: the predictions of the cells the target
+          holds (NaN for a target cell without source data);
+        - ``mdata.uns[key]``: ``params``, ``n_train``, ``train`` (the training cells'
+          names), ``target_features`` and ``timings`` (seconds per step and per fit).
 
     Examples
     --------
