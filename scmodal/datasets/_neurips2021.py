@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import anndata as ad
+import mudata as md
 from mudata import MuData
 
 from .._files import atomic_write
@@ -116,9 +117,10 @@ def split_cite(adata: ad.AnnData) -> MuData:
             if key.split("_", 1)[0] in MODALITIES and not key.startswith(kind + "_"):
                 del mod.obsm[key]
         mods[name] = mod
-    with warnings.catch_warnings():
+    # mudata 0.4's behaviour chosen explicitly (no FutureWarning): modality obs columns are
+    # not copied into mdata.obs; the ones users need are set below
+    with md.set_options(pull_on_update=False), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*var_names are intersecting.*")
-        warnings.filterwarnings("ignore", message=".*pull_on_update.*", category=FutureWarning)
         mdata = MuData(mods)
     for column in ("is_train", "split", "batch", "cell_type"):
         if column in obs:

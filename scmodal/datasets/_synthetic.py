@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 import anndata as ad
+import mudata as md
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -130,8 +129,7 @@ def synthetic_cite(
     protein = ad.AnnData(
         prot, obs=obs.copy(), var=pd.DataFrame(index=[f"protein{j}" for j in range(n_proteins)])
     )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*pull_on_update.*", category=FutureWarning)
+    with md.set_options(pull_on_update=False):  # explicit choice: no FutureWarning
         mdata = MuData({"rna": rna, "prot": protein})
     mdata.obs["cell_type"] = obs["cell_type"].to_numpy()
     return mdata
