@@ -169,10 +169,18 @@ def test_memory_guard(split, monkeypatch):
         ModalityPredictor(10, 5, n_repeats=1).fit(X[train], Y[train])
 
 
-def test_gpu_code_path(split, device, to_dev):
+@pytest.mark.gpu
+def test_gpu_predictions_equal_the_cpu_ones(split):
+    """The GPU against the CPU, which the tests above check against scikit-learn (on the
+    CPU alone this would compare a path with itself, so it runs only where a GPU is)."""
+    from scmodal._backend import gpu_namespace, to_device
+
+    ns = gpu_namespace()
     X, Y, train = split
     X32 = X.astype(np.float32)
-    model = ModalityPredictor(20, 8, n_repeats=1).fit(to_dev(X32[train]), to_dev(Y[train]))
-    got = host(model.predict(to_dev(X32[~train])))
+    model = ModalityPredictor(20, 8, n_repeats=1).fit(
+        to_device(X32[train], ns), to_device(Y[train], ns)
+    )
+    got = host(model.predict(to_device(X32[~train], ns)))
     ref = ModalityPredictor(20, 8, n_repeats=1).fit(X32[train], Y[train]).predict(X32[~train])
     np.testing.assert_allclose(got, ref, atol=1e-3 * np.abs(ref).max())
