@@ -45,49 +45,34 @@ def _freeze(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _snapshot_adata(adata: AnnData) -> dict:
-    snap = {
-        "__anndata__": True,
-        "is_view": adata.is_view,
-        "isbacked": adata.isbacked,
-        "shape": adata.shape,
-        "obs_names": adata.obs_names.copy(),
-        "var_names": adata.var_names.copy(),
-        "obs": adata.obs.copy(deep=True),
-        "var": adata.var.copy(deep=True),
-        "uns": _freeze(dict(adata.uns)),
+def _common(obj: Any) -> dict:
+    """What AnnData and MuData both hold: view state, names, obs, var and uns."""
+    return {
+        "is_view": obj.is_view,
+        "obs_names": obj.obs_names.copy(),
+        "var_names": obj.var_names.copy(),
+        "obs": obj.obs.copy(deep=True),
+        "var": obj.var.copy(deep=True),
+        "uns": _freeze(dict(obj.uns)),
     }
+
+
+def _slots(obj: Any, slots: tuple[str, ...]) -> dict:
+    return {slot: {k: _freeze(v) for k, v in getattr(obj, slot).items()} for slot in slots}
+
+
+def _snapshot_adata(adata: AnnData) -> dict:
+    snap = {"__anndata__": True, "isbacked": adata.isbacked, "shape": adata.shape}
+    snap |= _common(adata) | _slots(adata, SLOTS)
     if not adata.isbacked:
-        snap["X"] = None if adata.X is None else _freeze(_actual(adata.X))
-    for slot in SLOTS:
-        snap[slot] = {k: _freeze(_actual(v)) for k, v in getattr(adata, slot).items()}
+        snap["X"] = None if adata.X is None else _freeze(adata.X)
     return snap
 
 
 def _snapshot_mudata(mdata: Any) -> dict:
-    return {
-        "__mudata__": True,
-        "is_view": mdata.is_view,
-        "obs_names": mdata.obs_names.copy(),
-        "var_names": mdata.var_names.copy(),
-        "obs": mdata.obs.copy(deep=True),
-        "var": mdata.var.copy(deep=True),
-        "uns": _freeze(dict(mdata.uns)),
-        "obsm": {k: _freeze(_actual(v)) for k, v in mdata.obsm.items()},
-        "varm": {k: _freeze(_actual(v)) for k, v in mdata.varm.items()},
-        "mod": {name: _snapshot_adata(a) for name, a in mdata.mod.items()},
-    }
-
-
-def _actual(value: Any) -> Any:
-    """anndata's view classes as plain arrays/frames, so types compare as stored."""
-    if isinstance(value, pd.DataFrame):
-        return value
-    if sp.issparse(value):
-        return value
-    if isinstance(value, np.ndarray):
-        return np.asarray(value)
-    return value
+    snap = {"__mudata__": True, **_common(mdata), **_slots(mdata, ("obsm", "varm"))}
+    snap["mod"] = {name: _snapshot_adata(a) for name, a in mdata.mod.items()}
+    return snap
 
 
 def snapshot(obj: Any) -> Any:
