@@ -22,9 +22,9 @@ def check_input(
 ) -> Any:
     """Validate a ``(cells, features)`` argument and return it as a matrix.
 
-    Array-likes become numpy arrays, an object array of numbers becomes float64, a sparse
-    matrix without one array of stored values (DOK, LIL, DIA, BSR) becomes CSR; then
-    :func:`scmodal._validation.check_matrix` applies.
+    Array-likes become numpy arrays, an object array of numbers becomes float64; then
+    :func:`scmodal._validation.check_matrix` applies (it also reads any sparse format
+    other than CSR/CSC as CSR).
     """
     if not (is_sparse(X) or is_gpu_array(X) or isinstance(X, np.ndarray)):
         given, X = type(X).__name__, np.asarray(X)
@@ -40,8 +40,6 @@ def check_input(
                 f"dense array (`{name}.toarray()`), or reduce it first (e.g. with "
                 "TruncatedSVD)."
             )
-        if X.format not in ("csr", "csc", "coo"):
-            X = X.tocsr()
     dtype = np.dtype(X.dtype)
     if dtype.kind == "O" and not is_sparse(X):
         try:
