@@ -28,8 +28,7 @@ def _check_mudata(mdata: Any, source: str, target: str) -> None:
 def _batches(mdata: Any, source: str, batch_key: str, names: pd.Index) -> np.ndarray:
     """The batch of every training cell, with NaN refused (it belongs to no batch)."""
     column = obs_column(mdata, source, batch_key, "batch_key")
-    if not column.index.is_unique:
-        raise ValueError(f"`batch_key={batch_key!r}`: the obs names are duplicated.")
+    # its index is unique: check_mudata and train_names refuse duplicated obs names first
     batches = column.reindex(names)
     missing = batches.isna().to_numpy()
     if missing.any():

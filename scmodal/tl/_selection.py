@@ -36,9 +36,7 @@ def _as_mask(values: Any, what: str) -> np.ndarray | None:
 
     NaN/NA in a mask is refused: it is neither train nor not-train.
     """
-    values = (
-        pd.array(values) if not isinstance(values, pd.api.extensions.ExtensionArray) else values
-    )
+    values = pd.array(values)
     if pd.api.types.is_bool_dtype(values.dtype) or values.dtype == object:
         missing = pd.isna(values)
         if missing.any() and (pd.api.types.is_bool_dtype(values.dtype) or _all_bool(values)):
