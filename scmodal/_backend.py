@@ -9,6 +9,7 @@ does so lazily, so the package and its CPU path work without cupy installed.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -85,6 +86,43 @@ class Namespace:
         with ThreadPoolExecutor(n_threads) as pool:
             return list(pool.map(fn, blocks))
 
+    def bincount(self, x: Any, weights: Any = None, minlength: int = 0) -> Any:
+        """``xp.bincount``, also for an empty ``x`` (``cupy.bincount`` raises on one).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scmodal._backend import CPU
+        >>> CPU.bincount(np.zeros(0, dtype=np.int64), minlength=2)
+        array([0, 0])
+        """
+        if x.shape[0] == 0:
+            dtype = self.xp.int64 if weights is None else self.xp.float64
+            return self.xp.zeros(minlength, dtype=dtype)
+        return self.xp.bincount(x, weights=weights, minlength=minlength)
+
+    def cholesky(self, A: Any) -> Any:
+        """Lower Cholesky factor of ``A``; ``numpy.linalg.LinAlgError`` if it breaks down.
+
+        cupy's default (``linalg="ignore"``) returns a wrong factor without a word on a
+        matrix that is not positive definite; here cuSOLVER's status is checked
+        (``cupyx.errstate(linalg="raise")``), so both devices raise the same error.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scmodal._backend import CPU
+        >>> CPU.cholesky(np.array([[4.0, 2.0], [2.0, 2.0]]))
+        array([[2., 0.],
+               [1., 1.]])
+        """
+        if not self.is_gpu:
+            return self.xp.linalg.cholesky(A)
+        import cupyx
+
+        with cupyx.errstate(linalg="raise"):
+            return self.xp.linalg.cholesky(A)
+
 
 BLOCK_ELEMENTS = 1 << 20
 
@@ -130,8 +168,25 @@ def blas_threads_for(n_elements: int, ns: Namespace) -> Iterator[None]:
 
 
 def is_gpu_array(x: Any) -> bool:
-    """Whether ``x`` is a cupy array or cupyx sparse matrix (without importing cupy)."""
-    return type(x).__module__.split(".")[0] in ("cupy", "cupyx")
+    """Whether ``x`` is a cupy array or cupyx sparse matrix, subclasses included.
+
+    anndata hands out its own subclasses for the matrices of a view (``CupyArrayView``,
+    ``CupySparseCSRView``, ...), so the test is ``isinstance``, not the module name. cupy
+    is never imported here: if it has not been imported, no cupy array can exist.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_gpu_array(np.zeros(3))
+    False
+    """
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        return False
+    if isinstance(x, cupy.ndarray):
+        return True
+    sparse = sys.modules.get("cupyx.scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(x))
 
 
 def is_sparse(x: Any) -> bool:
@@ -276,13 +331,67 @@ def to_numpy(x: Any) -> Any:
     return x
 
 
+GPU_SPARSE_KINDS = "bfc"  # cupyx sparse matrices hold bool, float32/64 or complex64/128 data
+FLOAT32_EXACT = 1 << 24  # float32 holds every integer up to 2**24 exactly
+
+
+def gpu_sparse_dtype(x: Any) -> np.dtype:
+    """The dtype a host sparse matrix takes on the GPU.
+
+    cupyx sparse matrices hold bool, float32, float64, complex64 or complex128 data only.
+    Those keep their dtype; integer and float16 data become float32, or float64 when an
+    integer value lies beyond ±2**24 (the integers float32 holds exactly), so that no
+    count changes. Anything else (strings, objects) raises a ``TypeError``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> gpu_sparse_dtype(sp.csr_matrix(np.eye(2, dtype=np.int32)))
+    dtype('float32')
+    """
+    dtype = np.dtype(x.dtype)
+    if dtype.kind == "b" or dtype in (np.float32, np.float64, np.complex64, np.complex128):
+        return dtype
+    if dtype.kind == "f":
+        return np.dtype(np.float32)
+    if dtype.kind in "iu":
+        data = x.data
+        big = data.size and max(abs(int(data.max())), abs(int(data.min()))) > FLOAT32_EXACT
+        return np.dtype(np.float64 if big else np.float32)
+    raise TypeError(
+        f"a sparse matrix of dtype {dtype} cannot go to the GPU: cupyx sparse matrices hold "
+        "numbers (bool, integer or float) only."
+    )
+
+
+def as_dtype(x: Any, dtype: Any) -> Any:
+    """``x`` in ``dtype``, copied only when the dtype changes (dense or sparse, any device).
+
+    ``astype(dtype, copy=False)`` is not an option: cupyx sparse ``astype`` has no
+    ``copy`` argument.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros(3, dtype=np.float32)
+    >>> as_dtype(x, np.float32) is x
+    True
+    """
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
 def to_device(x: Any, ns: Namespace) -> Any:
-    """Move a dense array or sparse matrix to the device of ``ns``."""
+    """Move a dense array or sparse matrix to the device of ``ns``.
+
+    Sparse matrices keep CSR/CSC (other formats become CSR); on the GPU their data take
+    :func:`gpu_sparse_dtype`. Dense arrays keep their dtype.
+    """
     if not ns.is_gpu:
         return to_numpy(x)
     if is_gpu_array(x):
         return x
     if scipy.sparse.issparse(x):
         fmt = x.format if x.format in ("csr", "csc", "coo") else "csr"
-        return getattr(ns.sparse, f"{fmt}_matrix")(x.asformat(fmt))
+        x = as_dtype(x.asformat(fmt), gpu_sparse_dtype(x))
+        return getattr(ns.sparse, f"{fmt}_matrix")(x)
     return ns.xp.asarray(x)

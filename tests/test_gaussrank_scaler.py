@@ -229,22 +229,3 @@ def test_bucketed_searchsorted_equals_binary_search(kind, device, to_dev):
     q = np.r_[rng.standard_normal(3000) * 2, x[::7], x[0] - 1, x[-1] + 1].astype(np.float32)
     got = searchsorted_right(to_dev(x), to_dev(q), get_namespace(to_dev(x)))
     np.testing.assert_array_equal(host(got), np.searchsorted(x, q, side="right"))
-
-
-def test_gpu_code_paths_with_numpy_standing_in_for_cupy(monkeypatch):
-    """The branches taken only on the GPU (one block, bincount-based ids), run on numpy."""
-    import scipy.special
-
-    from scmodal._backend import Namespace
-    from scmodal.models import _gaussrank
-
-    fake_gpu = Namespace(xp=np, sparse=sp, special=scipy.special, is_gpu=True)
-    monkeypatch.setattr(_gaussrank, "get_namespace", lambda *a: fake_gpu)
-    rng = np.random.default_rng(10)
-    X = with_ties_and_nan(rng)
-    scaler = GaussRankScaler()
-    Z = scaler.fit_transform(X)
-    np.testing.assert_allclose(Z, oracle(X), atol=2e-6, equal_nan=True)
-    assert np.array_equal(scaler.inverse_transform(Z), X, equal_nan=True)
-    S = sp.random(200, 9, density=0.3, random_state=1, format="csc")
-    np.testing.assert_allclose(GaussRankScaler().fit_transform(S), oracle(S.toarray()), atol=2e-6)

@@ -242,24 +242,3 @@ def test_explained_variance_ratio_in_small_blocks_matches_numpy(fmt, monkeypatch
     np.testing.assert_allclose(
         svd.explained_variance_ratio_, Xt.var(axis=0) / dense.var(axis=0).sum(), rtol=1e-10
     )
-
-
-def test_gpu_code_path_with_numpy_standing_in_for_cupy(monkeypatch):
-    """The GPU branches (one row block, one product call) give the CPU's results."""
-    import scipy.special
-
-    from scmodal._backend import Namespace
-    from scmodal.models import _tsvd
-
-    fake_gpu = Namespace(xp=np, sparse=sp, special=scipy.special, is_gpu=True)
-    X = gex_like(n=800, d=300)
-    cpu = TruncatedSVD(12, random_state=0)
-    Xt_cpu = cpu.fit_transform(X)
-    monkeypatch.setattr(_tsvd, "get_namespace", lambda *a: fake_gpu)
-    gpu = TruncatedSVD(12, random_state=0)
-    Xt_gpu = gpu.fit_transform(X)
-    np.testing.assert_allclose(gpu.singular_values_, cpu.singular_values_, rtol=1e-5)
-    np.testing.assert_allclose(np.abs(Xt_gpu), np.abs(Xt_cpu), atol=1e-3)
-    np.testing.assert_allclose(
-        gpu.explained_variance_ratio_, cpu.explained_variance_ratio_, rtol=1e-4
-    )

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import Tags
 
-from .._backend import Namespace, get_namespace, is_sparse, to_device, to_numpy
+from .._backend import Namespace, as_dtype, get_namespace, is_sparse, to_device, to_numpy
 from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int
 from ..ops import interp_columns, normal_scores, sort_segments, tie_groups
@@ -32,7 +32,7 @@ def _fit_dense(
     """Rank a dense matrix block by block of columns; scores and reference."""
     xp = ns.xp
     n, p = X.shape
-    X = X.astype(dtype, copy=False)
+    X = as_dtype(X, dtype)
     Z = xp.empty((n, p), dtype=xp.float32, order="F") if transform else None
 
     def work(cols: slice) -> tuple[Any, Any, Any]:
@@ -67,7 +67,7 @@ def _fit_sparse(
     weights = xp.concatenate([xp.ones(nnz, dtype=xp.int64), n_zero[zero_cols]])
     perm = sort_segments(values, segments, ns)
     seg_ptr = xp.concatenate(
-        [xp.zeros(1, dtype=xp.int64), xp.cumsum(xp.bincount(segments, minlength=p))]
+        [xp.zeros(1, dtype=xp.int64), xp.cumsum(ns.bincount(segments, minlength=p))]
     )
     sorted_values = values[perm]
     groups = tie_groups(sorted_values, seg_ptr, ns, weights=weights[perm])
@@ -94,7 +94,7 @@ def _reference(
     """The distinct values of each segment and their scores, at most ``n_quantiles``."""
     xp = ns.xp
     p = n_features
-    n_distinct = xp.bincount(groups.segment[groups.valid], minlength=p)
+    n_distinct = ns.bincount(groups.segment[groups.valid], minlength=p)
     keep = groups.valid
     if int(n_distinct.max()) > n_quantiles:
         # Evenly spaced picks k -> round(k (G-1)/(nq-1)) of the G distinct values; a
@@ -109,7 +109,7 @@ def _reference(
     segment = groups.segment if all_kept else groups.segment[keep]
     starts = groups.starts if all_kept else groups.starts[keep]
     kept_scores = scores if all_kept else scores[keep]
-    n_ref = xp.bincount(segment, minlength=p)
+    n_ref = ns.bincount(segment, minlength=p)
     width = max(int(n_ref.max()), 1)
     if int(n_ref.min()) == width:  # as many points in every feature: no padding
         quantiles = sorted_values[starts].reshape(p, width).astype(dtype)

@@ -142,7 +142,10 @@ def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
         "increase `alpha` (or use float64 input)."
     )
     if ns.is_gpu:
-        L = xp.linalg.cholesky(K)
+        try:
+            L = ns.cholesky(K)
+        except np.linalg.LinAlgError as err:
+            raise ValueError(advice) from err
         Z = ns.linalg.solve_triangular(L.T, Y, lower=False, trans="T")  # L Z = Y
         C = ns.linalg.solve_triangular(L.T, Z, lower=False, overwrite_b=True)  # Lᵀ C = Z
         if not bool(xp.isfinite(C).all()):

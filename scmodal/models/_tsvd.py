@@ -10,8 +10,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import Tags
 
 from .._backend import (
-    BLOCK_ELEMENTS,
     Namespace,
+    as_dtype,
     blas_threads_for,
     get_namespace,
     is_sparse,
@@ -27,29 +27,29 @@ from ._input import check_input, check_n_features
 def _column_moments(X: Any, ns: Namespace) -> tuple[Any, Any]:
     """Per-column sum of squares and sum in float64, in blocks that stay small.
 
-    Never densifies nor copies a sparse ``X`` whole: a CSR matrix is read in chunks of
-    its stored values (their column indices bin them), a CSC or dense one in column blocks.
+    Never densifies nor copies a sparse ``X`` whole: its stored values are read in chunks
+    (one on the GPU), each value binned by its column — for CSR the column index, for
+    CSC the column whose ``indptr`` range holds it. A dense ``X`` is read in column
+    blocks.
     """
     xp = ns.xp
     d = X.shape[1]
-    if is_sparse(X) and X.format == "csr":
+    if is_sparse(X):
         sq, total = xp.zeros(d, dtype=xp.float64), xp.zeros(d, dtype=xp.float64)
-        for start in range(0, X.nnz, BLOCK_ELEMENTS):
-            cols = X.indices[start : start + BLOCK_ELEMENTS]
-            values = X.data[start : start + BLOCK_ELEMENTS].astype(xp.float64)
-            sq += xp.bincount(cols, weights=values * values, minlength=d)
-            total += xp.bincount(cols, weights=values, minlength=d)
+        for chunk in ns.blocks(X.nnz, 1):
+            if X.format == "csr":
+                cols = X.indices[chunk]
+            else:  # csc: the column of stored value i is the last j with indptr[j] <= i
+                positions = xp.arange(chunk.start, chunk.stop, dtype=X.indptr.dtype)
+                cols = xp.searchsorted(X.indptr, positions, side="right") - 1
+            values = X.data[chunk].astype(xp.float64)
+            total += ns.bincount(cols, weights=values, minlength=d)
+            values *= values
+            sq += ns.bincount(cols, weights=values, minlength=d)
         return sq, total
 
     def block(cols: slice) -> tuple[Any, Any]:
-        part = X[:, cols]
-        if is_sparse(part):
-            part = part.astype(xp.float64)
-            return (
-                xp.asarray(part.multiply(part).sum(axis=0)).ravel(),
-                xp.asarray(part.sum(axis=0)).ravel(),
-            )
-        part = part.astype(xp.float64)
+        part = X[:, cols].astype(xp.float64)
         return (part * part).sum(axis=0), part.sum(axis=0)
 
     parts = ns.map_columns(block, d, X.shape[0])
@@ -65,12 +65,18 @@ def _as_compute_matrix(X: Any, ns: Namespace) -> Any:
     """``X`` in its compute dtype; sparse input as CSR or CSC (the formats products use)."""
     if is_sparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
-    return X.astype(_compute_dtype(X, ns), copy=False)
+    X = as_dtype(X, _compute_dtype(X, ns))
+    if ns.is_gpu and is_sparse(X) and not X.has_canonical_format:
+        # cupyx's products call ``sum_duplicates()``, which rewrites the matrix in place:
+        # never the user's (a copy when the dtype changed above is already ours)
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def _project(X: Any, components: Any, ns: Namespace) -> Any:
     """``X @ components.T`` in ``X``'s dtype; the one embedding of fit_transform and transform."""
-    return matmul(X, components.T.astype(X.dtype, copy=False), ns)
+    return matmul(X, as_dtype(components.T, X.dtype), ns)
 
 
 class TruncatedSVD(TransformerMixin, BaseEstimator):
@@ -251,15 +257,18 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
         xp = ns.xp
         n, d = X.shape
         # two working factors, reused by every product: Q (cells × width), W (genes × width)
+        # (on the GPU each product is a new array, in Fortran order as cuSPARSE wants)
         rng = np.random.default_rng(self.random_state)
         W = to_device(rng.standard_normal((d, width), dtype=np.float32).astype(dtype), ns)
-        Q = xp.empty((n, width), dtype=dtype)
+        W = xp.asfortranarray(W) if ns.is_gpu else W
+        Q = None if ns.is_gpu else xp.empty((n, width), dtype=dtype)
         # between products a well-conditioned basis is enough (one Cholesky pass);
         # the last Q, which the data is projected on, is orthonormal (two passes)
-        orthonormalize(matmul(X, W, ns, out=Q), ns, passes=2 if n_iter == 0 else 1)
+        Q = orthonormalize(matmul(X, W, ns, out=Q), ns, passes=2 if n_iter == 0 else 1)
         for i in range(n_iter):
-            orthonormalize(rmatmul(X, Q, ns, out=W), ns, passes=1)
-            orthonormalize(matmul(X, W, ns, out=Q), ns, passes=2 if i == n_iter - 1 else 1)
+            W = orthonormalize(rmatmul(X, Q, ns, out=W), ns, passes=1)
+            passes = 2 if i == n_iter - 1 else 1
+            Q = orthonormalize(matmul(X, W, ns, out=Q), ns, passes=passes)
         B_t = rmatmul(X, Q, ns, out=W)  # (Qᵀ X)ᵀ, genes × width
         # SVD of the small Qᵀ X from the eigenpairs of its width × width Gram matrix
         eigenvalues, eigenvectors = xp.linalg.eigh(gram(B_t, ns))
@@ -335,4 +344,4 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
             raise ValueError(f"`X` has {X.shape[1]} columns; expected {k} (`n_components`).")
         ns = get_namespace(X)
         dtype = _compute_dtype(X, ns)
-        return X.astype(dtype, copy=False) @ to_device(self.components_, ns).astype(dtype)
+        return as_dtype(X, dtype) @ to_device(self.components_, ns).astype(dtype)

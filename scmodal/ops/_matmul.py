@@ -5,6 +5,7 @@ SVD (hundreds of columns), spend their time waiting on memory: every stored valu
 a whole row of the output. Cutting the dense factor into narrow column blocks keeps each
 block's output in cache, and the blocks run on a thread pool (scipy releases the GIL);
 on 2 cores this is about 4× faster than one call. Dense and GPU input use one call.
+The caller must use the returned array (on the GPU it is not ``out``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ COLUMN_BLOCK = 48
 
 def _blocked(A: Any, B: Any, ns: Namespace, out: Any | None) -> Any:
     """``A @ B`` with ``A`` sparse (maybe a transposed view) and ``B`` dense, into ``out``."""
-    if ns.is_gpu or not is_sparse(A) or B.shape[1] <= COLUMN_BLOCK:
-        result = ns.xp.asarray(A @ B)
+    if ns.is_gpu:
+        # cuSPARSE allocates the product itself (and copies a C-ordered B to Fortran
+        # order first): ``out`` would be a second output-sized array, so it is not used
+        return A @ B
+    if not is_sparse(A) or B.shape[1] <= COLUMN_BLOCK:
+        result = np.asarray(A @ B)
         if out is None:
             return result
         out[...] = result
@@ -44,7 +49,9 @@ def matmul(X: Any, B: Any, ns: Namespace, out: Any | None = None) -> Any:
     """``X @ B`` for a dense or sparse ``X`` and a dense ``B``, never densifying ``X``.
 
     ``out``, when given, is an ``(X.shape[0], B.shape[1])`` buffer of the result dtype
-    that receives the product (no other output-sized memory is allocated on the CPU).
+    that receives the product on the CPU (no other output-sized memory is allocated).
+    On the GPU the product is a new array and ``out`` is left alone: use the return
+    value. Keep ``B`` in Fortran order there, or cupyx copies it.
 
     Examples
     --------

@@ -64,8 +64,8 @@ def _cholesky_pass(A: Any, ns: Namespace) -> bool:
     """One Cholesky QR pass on ``A`` in place; False (``A`` untouched) if it breaks down."""
     xp = ns.xp
     try:
-        L = xp.linalg.cholesky(gram(A, ns))
-    except np.linalg.LinAlgError:  # cupy raises numpy's error too
+        L = ns.cholesky(gram(A, ns))
+    except np.linalg.LinAlgError:
         return False
     pivots = xp.abs(xp.diagonal(L))
     if not bool(xp.isfinite(L).all()) or float(pivots.min()) <= MIN_PIVOT_RATIO * float(

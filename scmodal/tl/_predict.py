@@ -13,6 +13,7 @@ from mudata import MuData
 from .._anndata import check_mudata
 from .._backend import get_namespace, is_gpu_array, is_sparse
 from .._validation import check_key, check_matrix, check_seed
+from ..get._device import record_columns
 from ..models import ModalityPredictor
 from ._selection import obs_column, train_names
 
@@ -104,7 +105,10 @@ def predict_modality(
         written into ``mdata``:
 
         - ``mdata.mod[source].obsm[key]``: predictions for every source cell, a
-          DataFrame with the target's ``var_names`` as columns (a cupy array on the GPU);
+          DataFrame with the target's ``var_names`` as columns. On the GPU a cupy
+          array of the same shape, whose column names wait in
+          ``mdata.mod[source].uns["scmodal_obsm_columns"]`` until
+          :func:`scmodal.get.to_cpu` turns it into that DataFrame;
         - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation across the
           bagged fits, same layout;
         - ``mdata.mod[target].layers[key]``: the predictions of the cells the target
@@ -167,17 +171,18 @@ def predict_modality(
         mdata = mdata.copy()
         src, tgt = mdata.mod[source], mdata.mod[target]
     features = tgt.var_names
-    if is_gpu_array(mean):
-        xp = get_namespace(mean).xp  # the namespace of the values, not of the target
+    xp = get_namespace(mean).xp  # the device of the values, whatever the target's is
+    rows = src.obs_names.get_indexer(tgt.obs_names)
+    present = np.flatnonzero(rows >= 0)
+    layer = xp.full((tgt.n_obs, mean.shape[1]), xp.nan, dtype=mean.dtype)
+    layer[xp.asarray(present)] = mean[xp.asarray(rows[present])]
+    if is_gpu_array(mean):  # AnnData holds no GPU DataFrame: names wait for to_cpu
         src.obsm[key], src.obsm[f"{key}_std"] = mean, std
-        rows = src.obs_names.get_indexer(tgt.obs_names)
-        layer = xp.full((tgt.n_obs, mean.shape[1]), xp.nan, dtype=mean.dtype)
-        present = rows >= 0
-        layer[xp.asarray(np.flatnonzero(present))] = mean[xp.asarray(rows[present])]
+        record_columns(src, {key: features, f"{key}_std": features})
     else:
         src.obsm[key] = pd.DataFrame(mean, index=src.obs_names, columns=features)
         src.obsm[f"{key}_std"] = pd.DataFrame(std, index=src.obs_names, columns=features)
-        layer = src.obsm[key].reindex(tgt.obs_names).to_numpy(dtype=mean.dtype)
+        record_columns(src, {key: None, f"{key}_std": None})
     tgt.layers[key] = layer
     timings = dict(model.timings_)
     timings["fits"] = np.asarray(timings["fits"])
