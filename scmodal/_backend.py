@@ -339,9 +339,9 @@ def gpu_sparse_dtype(x: Any) -> np.dtype:
     """The dtype a host sparse matrix takes on the GPU.
 
     cupyx sparse matrices hold bool, float32, float64, complex64 or complex128 data only.
-    Those keep their dtype; integer and float16 data become float32, or float64 when an
-    integer value lies beyond ±2**24 (the integers float32 holds exactly), so that no
-    count changes. Anything else (strings, objects) raises a ``TypeError``.
+    Those keep their dtype; integer data become float32, or float64 when a value lies
+    beyond ±2**24 (the integers float32 holds exactly), so that no count changes;
+    longdouble becomes float64. Anything else (strings, objects) raises a ``TypeError``.
 
     Examples
     --------
@@ -352,8 +352,8 @@ def gpu_sparse_dtype(x: Any) -> np.dtype:
     dtype = np.dtype(x.dtype)
     if dtype.kind == "b" or dtype in (np.float32, np.float64, np.complex64, np.complex128):
         return dtype
-    if dtype.kind == "f":
-        return np.dtype(np.float32)
+    if dtype.kind in "fc":  # longdouble: the GPU has no wider type
+        return np.dtype(np.float64 if dtype.kind == "f" else np.complex128)
     if dtype.kind in "iu":
         data = x.data
         big = data.size and max(abs(int(data.max())), abs(int(data.min()))) > FLOAT32_EXACT

@@ -23,6 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from scmodal._backend import is_gpu_array
+
 SLOTS = ("layers", "obsm", "varm", "obsp", "varp")
 
 
@@ -38,8 +40,8 @@ def _freeze(value: Any) -> Any:
         return value.copy(deep=True)
     if sp.issparse(value):
         return value.copy()
-    if type(value).__module__.startswith("cupy"):
-        return ("cupy", type(value).__name__, value.get() if hasattr(value, "get") else value)
+    if is_gpu_array(value):  # cupy, cupyx, and anndata's views of them
+        return ("gpu", type(value).__name__, _freeze(value.get()))
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True)
     return copy.deepcopy(value)

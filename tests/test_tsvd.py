@@ -231,9 +231,7 @@ def test_pp_tsvd_bad_input_leaves_object_unchanged():
 def test_explained_variance_ratio_in_small_blocks_matches_numpy(fmt, monkeypatch):
     """The total variance is summed blockwise (never a copy of X); many blocks, same result."""
     import scmodal._backend as backend
-    import scmodal.models._tsvd as tsvd
 
-    monkeypatch.setattr(tsvd, "BLOCK_ELEMENTS", 1000)
     monkeypatch.setattr(backend, "BLOCK_ELEMENTS", 1000)
     X = gex_like(n=700, d=300).astype(np.float64)
     dense = X.toarray()

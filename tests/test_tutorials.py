@@ -18,6 +18,8 @@ from nbclient import NotebookClient
 
 import scmodal
 
+from .conftest import STANDIN, USE_STANDIN
+
 ROOT = Path(__file__).parents[1]
 TUTORIALS = ROOT / "tutorials"
 EXPECTED = {"predict_proteins", "gaussrank", "reference_transfer", "gpu"}
@@ -111,3 +113,23 @@ def test_tutorial_runs(path, monkeypatch):
     assert not errors, f"{path.name}: {errors}"
     problems = _unexplained_warnings(nb)
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.gpu
+def test_gpu_tutorial_runs_its_gpu_cells(monkeypatch):
+    """The GPU tutorial with a GPU: real cupy where there is one, else the strict stand-in
+    (tests/standin), which refuses what cupy refuses; the GPU must match the CPU."""
+    if USE_STANDIN:  # the notebook's kernel is another process: give it the stand-in too
+        monkeypatch.setenv("PYTHONPATH", str(STANDIN))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    nb = nbformat.read(TUTORIALS / "gpu.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(TUTORIALS)}}
+    )
+    client.execute()
+    printed = "\n".join(
+        out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+    )
+    assert "skipped: no GPU" not in printed
+    difference = re.search(r"largest difference CPU vs GPU: (\S+)", printed)
+    assert difference and float(difference[1]) < 1e-2, printed

@@ -121,8 +121,8 @@ def to_gpu(data: AnnData | MuData) -> None:
 
     Dense arrays become cupy arrays (dtype kept) and sparse matrices cupyx sparse
     matrices (CSR/CSC kept, other formats as CSR). cupyx sparse matrices hold bool and
-    float data only: integer and float16 sparse matrices become float32 (float64 when a
-    value lies beyond ±2**24, so no count changes). DataFrames in ``obsm`` and
+    float data only: integer sparse matrices become float32 (float64 when a value lies
+    beyond ±2**24, so no count changes). DataFrames in ``obsm`` and
     everything in ``obs``, ``var`` and ``uns`` stay on the host. Every scmodal function
     then computes on the GPU and leaves its results there.
 
