@@ -52,7 +52,9 @@ class Namespace:
         """Slices cutting ``range(length)`` into blocks of about ``BLOCK_ELEMENTS`` values.
 
         Each index along ``length`` carries ``breadth`` values (a row of that many
-        columns, or a column of that many rows). On the GPU: one block.
+        columns, or a column of that many rows). On the GPU the blocks are
+        ``GPU_BLOCK_ELEMENTS`` values: a few launches and host reads per block, never
+        per column, and the block-sized temporaries stay a bounded share of the device.
 
         Examples
         --------
@@ -60,18 +62,18 @@ class Namespace:
         >>> len(CPU.blocks(10, BLOCK_ELEMENTS // 4))
         3
         """
-        if self.is_gpu:
-            return [slice(0, length)]
-        step = max(1, BLOCK_ELEMENTS // max(breadth, 1))
+        size = GPU_BLOCK_ELEMENTS if self.is_gpu else BLOCK_ELEMENTS
+        step = max(1, size // max(breadth, 1))
         return [slice(a, min(a + step, length)) for a in range(0, length, step)]
 
     def map_columns(self, fn: Callable[[slice], Any], n_cols: int, n_rows: int) -> list[Any]:
         """Call ``fn(cols)`` on consecutive column blocks covering ``range(n_cols)``.
 
-        On the GPU this is one call over all columns. On the CPU the blocks hold about
-        ``BLOCK_ELEMENTS`` values each, so that their temporaries stay in cache and in
-        memory the allocator reuses, and they run on a thread pool (numpy's sorting,
-        searching and arithmetic release the GIL).
+        On the GPU the blocks hold up to ``GPU_BLOCK_ELEMENTS`` values (all columns at
+        once at the sizes of most data sets) and run one after the other. On the CPU
+        the blocks hold about ``BLOCK_ELEMENTS`` values each, so that their temporaries
+        stay in cache and in memory the allocator reuses, and they run on a thread pool
+        (numpy's sorting, searching and arithmetic release the GIL).
 
         Returns
         -------
@@ -80,7 +82,7 @@ class Namespace:
         if n_cols < 2:
             return [fn(slice(0, n_cols))]
         blocks = self.blocks(n_cols, n_rows)
-        n_threads = min(_n_threads(), len(blocks))
+        n_threads = 1 if self.is_gpu else min(_n_threads(), len(blocks))
         if n_threads == 1:
             return [fn(b) for b in blocks]
         with ThreadPoolExecutor(n_threads) as pool:
@@ -125,6 +127,7 @@ class Namespace:
 
 
 BLOCK_ELEMENTS = 1 << 20
+GPU_BLOCK_ELEMENTS = 1 << 26  # 512 MB per float64 temporary
 
 
 CPU = Namespace(xp=np, sparse=scipy.sparse, special=scipy.special, is_gpu=False)

@@ -212,20 +212,3 @@ def test_bad_parameters_and_unfitted():
     scaler = GaussRankScaler().fit(np.ones((3, 2)))
     with pytest.raises(ValueError, match="features"):
         scaler.inverse_transform(np.ones((3, 5)))
-
-
-@pytest.mark.parametrize("kind", ["normal", "duplicates", "clumped", "few"])
-def test_bucketed_searchsorted_equals_binary_search(kind, device, to_dev):
-    from scmodal._backend import get_namespace
-    from scmodal.ops._interp import searchsorted_right
-
-    rng = np.random.default_rng(9)
-    x = {
-        "normal": np.sort(rng.standard_normal(5000)),
-        "duplicates": np.sort(np.round(rng.standard_normal(5000), 2)),
-        "clumped": np.sort(np.r_[rng.random(5000) * 1e-3, 1e6]),  # falls back
-        "few": np.array([0.0, 1.0, 2.0]),
-    }[kind].astype(np.float32)
-    q = np.r_[rng.standard_normal(3000) * 2, x[::7], x[0] - 1, x[-1] + 1].astype(np.float32)
-    got = searchsorted_right(to_dev(x), to_dev(q), get_namespace(to_dev(x)))
-    np.testing.assert_array_equal(host(got), np.searchsorted(x, q, side="right"))
