@@ -205,3 +205,25 @@ def test_products_leave_the_users_sparse_matrix_alone():
     np.testing.assert_allclose(
         np.abs(host(Xt)), np.abs(TruncatedSVD(5, random_state=0).fit_transform(X)), atol=1e-4
     )
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_column_moments_read_the_device_in_one_pass(standin, monkeypatch, fmt):
+    """On the GPU the moments are one chunk: host reads do not grow with the stored values
+    (item 9; on the CPU the chunks stay small)."""
+    from scmodal import _backend
+    from scmodal.models._tsvd import _column_moments
+
+    monkeypatch.setattr(_backend, "BLOCK_ELEMENTS", 500)  # many chunks on the CPU
+    ns = gpu_namespace()
+    reads = []
+    for n in (200, 800):
+        X = sp.random(n, 40, density=0.3, format=fmt, random_state=n, dtype=np.float32)
+        Xg = _gpu(X)
+        with standin.counting() as stats:
+            sq, total = _column_moments(Xg, ns)
+        reads.append(stats.to_host)
+        dense = X.toarray().astype(np.float64)
+        np.testing.assert_allclose(host(total), dense.sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(host(sq), (dense * dense).sum(axis=0), rtol=1e-12)
+    assert reads[0] == reads[1]
