@@ -87,6 +87,13 @@ def test_views_of_gpu_data_are_gpu_data(mdata):
     sm.pp.gaussrank(view, layer="dense", key_added="gr")  # a view is made actual, as on the CPU
     sm.pp.gaussrank(cpu, key_added="gr")
     np.testing.assert_allclose(host(view.layers["gr"]), cpu.layers["gr"], atol=2e-6)
+    rna_view, rna_cpu = mdata["rna"][:300], sm.datasets.bmmc_cite()["rna"][:300].copy()
+    sm.pp.tsvd(rna_view, n_comps=10)
+    sm.pp.tsvd(rna_cpu, n_comps=10)
+    scale = np.abs(rna_cpu.obsm["X_tsvd"]).max()
+    np.testing.assert_allclose(
+        host(rna_view.obsm["X_tsvd"]), rna_cpu.obsm["X_tsvd"], atol=1e-4 * scale
+    )
 
 
 def test_gpu_source_with_a_cpu_target_gives_the_cpu_layer(mdata):
@@ -227,3 +234,46 @@ def test_column_moments_read_the_device_in_one_pass(standin, monkeypatch, fmt):
         np.testing.assert_allclose(host(total), dense.sum(axis=0), rtol=1e-12)
         np.testing.assert_allclose(host(sq), (dense * dense).sum(axis=0), rtol=1e-12)
     assert reads[0] == reads[1]
+
+
+def _drawn(fig):
+    """Every number a figure shows: bar heights, point positions, line values, titles."""
+    numbers, titles = [], []
+    for ax in fig.axes:
+        numbers += [p.get_height() for p in ax.patches]
+        numbers += [np.ravel(c.get_offsets()) for c in ax.collections if len(c.get_offsets())]
+        numbers += [np.ravel(c.get_array()) for c in ax.collections if c.get_array() is not None]
+        numbers += [np.ravel(line.get_ydata()) for line in ax.lines]
+        titles.append(ax.get_title())
+    return np.concatenate([np.ravel(x).astype(float) for x in numbers]), titles
+
+
+def test_plots_of_gpu_results_show_the_cpu_numbers(mdata):
+    """Every ``sm.pl`` plot takes GPU-resident results as they are (the Done-when list)."""
+    import matplotlib.pyplot as plt
+
+    def prepare(m):
+        _predict(m)
+        sm.pp.gaussrank(m["prot"])
+        sm.pp.tsvd(m["rna"], n_comps=20)
+
+    cpu = mdata.copy()
+    prepare(cpu)
+    sm.get.to_gpu(mdata)
+    prepare(mdata)
+    draws = {
+        "prediction_accuracy": lambda m: sm.pl.prediction_accuracy(m, show=False).figure,
+        "uncertainty": lambda m: sm.pl.uncertainty(m, show=False).figure,
+        "predicted_vs_measured": lambda m: sm.pl.predicted_vs_measured(
+            m, ["CD3", "CD14"], kind="scatter", show=False
+        ),
+        "gaussrank": lambda m: sm.pl.gaussrank(m["prot"], ["CD4", "CD19"], show=False),
+        "tsvd_variance": lambda m: sm.pl.tsvd_variance(m["rna"], show=False).figure,
+    }
+    for name, draw in draws.items():
+        on_gpu, gpu_titles = _drawn(draw(mdata))
+        on_cpu, cpu_titles = _drawn(draw(cpu))
+        plt.close("all")
+        assert on_gpu.shape == on_cpu.shape, name
+        np.testing.assert_allclose(on_gpu, on_cpu, rtol=2e-3, atol=2e-3, err_msg=name)
+        assert len(gpu_titles) == len(cpu_titles), name
