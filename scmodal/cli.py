@@ -34,6 +34,7 @@ FLAGS = {
     "n_components_source": "--n-components-source",
     "n_components_target": "--n-components-target",
     "n_repeats": "--n-repeats",
+    "bagging": "--bagging",
 }
 NEXT_COMMAND = (
     "scmodal predict data.h5mu --source rna --target prot --train-key is_train -o predicted.h5mu"
@@ -149,6 +150,8 @@ def _predict(args: argparse.Namespace) -> int:
     for name in ("n_components_source", "n_components_target", "n_repeats"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
+    if args.bagging is not None:
+        params["bagging"] = None if args.bagging == "none" else args.bagging
     try:
         sm.tl.predict_modality(
             mdata,
@@ -218,6 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument("--key-added", help="results key (default TARGET_predicted)")
     predict.add_argument("--n-components-source", type=int, help="default 300")
     predict.add_argument("--n-components-target", type=int, help="default 70")
+    predict.add_argument(
+        "--bagging",
+        choices=["none", "batches", "cells"],
+        help="one fit on all training cells (none, the default), or bagged fits on halves "
+        "of the batches or of the cells",
+    )
     predict.add_argument("--n-repeats", type=int, help="bagging repeats (default 5)")
     predict.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     predict.set_defaults(func=_predict)

@@ -136,7 +136,7 @@ def test_modality_predictor_one_dimensional_target(gex_adt, monkeypatch):
     monkeypatch.setattr(mp, "TruncatedSVD", functools.partial(mp.TruncatedSVD, n_iter=40))
     X, Y, train = gex_adt
     y = Y[:, np.argmax(Y.var(axis=0))]
-    model = ModalityPredictor(20, 8, n_repeats=2, gamma=0.01)
+    model = ModalityPredictor(20, 8, n_repeats=2, gamma=0.01, bagging="cells")
     with pytest.warns(UserWarning, match="n_components_target"):
         model.fit(X[train], y[train])
     mean, std = model.predict(X[~train], return_std=True)

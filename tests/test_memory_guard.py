@@ -107,14 +107,14 @@ def test_modality_predictor_fit_peak_is_counted(cite):
     """6,000 training cells, two halves of 3,000: one 36 MB half kernel at a time."""
     X, Y = cite[0][:N_TRAIN], cite[1][:N_TRAIN]
     with traced_peak() as peak:
-        ModalityPredictor(50, 20, n_repeats=1).fit(X, Y)
+        ModalityPredictor(50, 20, n_repeats=1, bagging="cells").fit(X, Y)
     counted = modality_predictor_fit_bytes(N_TRAIN, N_TRAIN // 2, 2, 50, 20, 4)
     assert within(peak.bytes, counted), (peak.bytes, counted)
 
 
 def test_modality_predictor_predict_peak_is_counted(cite):
     X, Y = cite
-    model = ModalityPredictor(50, 20, n_repeats=1).fit(X[:N_TRAIN], Y[:N_TRAIN])
+    model = ModalityPredictor(50, 20, n_repeats=1, bagging="cells").fit(X[:N_TRAIN], Y[:N_TRAIN])
     n_predict = X.shape[0]  # 7,000 cells: three blocks of kernel rows
     with traced_peak() as peak:
         model.predict(X, return_std=True)
@@ -160,7 +160,7 @@ def test_modality_predictor_guards_say_what_fits(monkeypatch):
     with pytest.raises(MemoryError):
         ModalityPredictor(10, 5, n_repeats=1).fit(X[train][: n_max + 1], Y[train][: n_max + 1])
 
-    model = ModalityPredictor(10, 5, n_repeats=1).fit(X[train][:100], Y[train][:100])
+    model = ModalityPredictor(10, 5, n_repeats=1).fit(X[train][:60], Y[train][:60])
     monkeypatch.setattr(krr, "available_memory", lambda ns: 100_000)
     with pytest.raises(MemoryError) as err:
         model.predict(X[~train])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy import stats
 from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
 from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 
@@ -26,6 +27,18 @@ def zscore(A):
     return (A - A.mean(1, keepdims=True)) / A.std(1, keepdims=True)
 
 
+def posterior_std(Z_train, Z_new, T, W, gamma, alpha):
+    """Closed form: latent GP variance σ_c² (1 − k_xᵀ (K + αI)⁻¹ k_x) with
+    σ_c² = T_cᵀ (K + αI)⁻¹ T_c / n, mapped through the target components W."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    A = rbf_kernel(Z_train, Z_train, gamma=gamma) + alpha * np.eye(len(Z_train))
+    k = rbf_kernel(Z_new, Z_train, gamma=gamma)
+    v = 1.0 - np.einsum("ij,ji->i", k, np.linalg.solve(A, k.T))
+    sigma2 = np.einsum("ic,ic->c", T, np.linalg.solve(A, T)) / len(Z_train)
+    return np.sqrt(np.maximum(v, 0)[:, None] * (sigma2 @ (W * W))[None, :])
+
+
 def sklearn_pipeline(X_all, train, Y_train, fit_cells, k, t, gamma, alpha, clip):
     """The published pipeline with scikit-learn (ARPACK SVDs), on the same halves."""
     svd_x = SkTruncatedSVD(k, algorithm="arpack", tol=1e-12, random_state=0)
@@ -37,14 +50,19 @@ def sklearn_pipeline(X_all, train, Y_train, fit_cells, k, t, gamma, alpha, clip)
         head = SkKernelRidge(alpha=alpha, kernel="rbf", gamma=gamma)
         head.fit(Z[train][cells], T[cells])
         preds.append(np.maximum(head.predict(Z[~train]) @ svd_y.components_, clip))
+    if len(fit_cells) == 1:  # one fit on all cells: the posterior standard deviation
+        std = posterior_std(Z[train], Z[~train], T, svd_y.components_, gamma, alpha)
+        return preds[0], std
     return np.mean(preds, axis=0), np.std(preds, axis=0)
 
 
+@pytest.mark.parametrize("bagging", ["cells", None])
 @pytest.mark.parametrize("block_bytes", [None, 50_000])
-def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_bytes):
+def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_bytes, bagging):
     """Same math as the published pipeline; SVDs converged on both sides (their own
     accuracy at the defaults is tested in test_tsvd.py). With 50 kB prediction blocks,
-    the 289 cells are predicted 7 at a time."""
+    the 289 cells are predicted 7 at a time. One fit (the default): its standard
+    deviation against the closed-form Gaussian-process posterior."""
     import functools
 
     import scmodal.models._kernel_ridge as krr
@@ -55,7 +73,9 @@ def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_b
     if block_bytes is not None:
         monkeypatch.setattr(krr, "BLOCK_BYTES", block_bytes)
     X, Y, train = split
-    model = ModalityPredictor(20, 8, gamma=0.01, alpha=0.2, n_repeats=2, random_state=0)
+    model = ModalityPredictor(
+        20, 8, gamma=0.01, alpha=0.2, n_repeats=2, bagging=bagging, random_state=0
+    )
     X_all = sp.vstack([X[train], X[~train]]).tocsr()
     model.fit(X[train], Y[train], X_unlabeled=X[~train])
     mean, std = model.predict(X[~train], return_std=True)
@@ -73,7 +93,7 @@ def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_b
     scale = np.abs(expected).max()
     np.testing.assert_allclose(mean, expected, atol=1e-4 * scale)
     np.testing.assert_allclose(std, expected_std, atol=1e-4 * scale)
-    assert model.dual_coef_.shape == (4, train.sum(), 8)
+    assert model.dual_coef_.shape == (4 if bagging else 1, train.sum(), 8)
 
 
 def test_float32_default_close_to_float64(split):
@@ -87,7 +107,7 @@ def test_float32_default_close_to_float64(split):
 
 def test_bagging_halves_with_and_without_groups():
     groups = np.repeat(["a", "b", "c", "d", "e"], [3, 4, 5, 6, 7])
-    fits = bagging_halves(25, groups, n_repeats=3, seed=0)
+    fits = bagging_halves(25, groups, n_repeats=3, seed=0, bagging="batches")
     assert len(fits) == 6
     for first, second in zip(fits[::2], fits[1::2], strict=True):
         assert np.intersect1d(first, second).size == 0
@@ -97,19 +117,26 @@ def test_bagging_halves_with_and_without_groups():
                 assert np.isin(np.flatnonzero(groups == g), half).all()
         assert {len(np.unique(groups[first])), len(np.unique(groups[second]))} == {2, 3}
     assert not all(np.array_equal(fits[0], f) for f in fits[2::2])  # reshuffled per repeat
-    plain = bagging_halves(11, None, n_repeats=2, seed=1)
+    plain = bagging_halves(11, None, n_repeats=2, seed=1, bagging="batches")
     assert [len(f) for f in plain] == [5, 6, 5, 6]
     assert np.union1d(plain[0], plain[1]).size == 11
     with pytest.warns(UserWarning, match="one group"):
-        one = bagging_halves(10, np.zeros(10), n_repeats=1, seed=0)
-    assert [len(f) for f in one] == [5, 5]
+        one = bagging_halves(10, np.zeros(10), n_repeats=1, seed=0, bagging="batches")
+    assert [len(f) for f in one] == [10]  # nothing to split: one fit, as the winner's code
+    cells = bagging_halves(10, groups[:10], n_repeats=1, seed=0, bagging="cells")
+    assert [len(f) for f in cells] == [5, 5]  # groups ignored
+    assert [len(f) for f in bagging_halves(10, groups[:10], 3, 0, None)] == [10]
+    with pytest.raises(ValueError, match="bagging"):
+        bagging_halves(10, None, 1, 0, "halves")
 
 
 def test_groups_are_used_by_fit(split):
     X, Y, train = split
     n = train.sum()
     groups = np.arange(n) % 4
-    model = ModalityPredictor(20, 5, n_repeats=2).fit(X[train], Y[train], groups=groups)
+    model = ModalityPredictor(20, 5, n_repeats=2, bagging="batches").fit(
+        X[train], Y[train], groups=groups
+    )
     for cells in model.fit_cells_:
         used = np.unique(groups[cells])
         assert len(used) == 2 and np.isin(groups, used).sum() == cells.sum()
@@ -184,3 +211,26 @@ def test_gpu_predictions_equal_the_cpu_ones(split):
     got = host(model.predict(to_device(X32[~train], ns)))
     ref = ModalityPredictor(20, 8, n_repeats=1).fit(X32[train], Y[train]).predict(X32[~train])
     np.testing.assert_allclose(got, ref, atol=1e-3 * np.abs(ref).max())
+
+
+def test_posterior_std_ranks_the_errors_of_held_out_cells(split):
+    """One fit's posterior std is larger where the prediction is worse (held-out donor)."""
+    X, Y, train = split
+    model = ModalityPredictor(50, 20).fit(X[train], Y[train], X_unlabeled=X[~train])
+    mean, std = model.predict(X[~train], return_std=True)
+    error = np.abs(mean - Y[~train])
+    assert (std > 0).all()
+    assert stats.spearmanr(std.ravel(), error.ravel()).statistic > 0.2
+    assert stats.spearmanr(std.mean(axis=1), error.mean(axis=1)).statistic > 0
+
+
+@pytest.mark.parametrize("target_transform", [None, "gaussrank"])
+def test_one_fit_model_saves_its_posterior(split, tmp_path, target_transform):
+    X, Y, train = split
+    model = ModalityPredictor(20, 8, target_transform=target_transform).fit(X[train], Y[train])
+    model.save(tmp_path / "m.npz")
+    back = ModalityPredictor.load(tmp_path / "m.npz")
+    before = model.predict(X[~train], return_std=True)
+    for a, b in zip(before, back.predict(X[~train], return_std=True), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert back.factor_.shape == (train.sum(), train.sum())

@@ -123,7 +123,9 @@ def fit_advice(ns: Namespace) -> str:
 PREDICT_ADVICE = "Call `predict` on chunks of at most that many cells and stack the results."
 
 
-def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
+def cholesky_solve(
+    K: Any, Y: Any, alpha: float, ns: Namespace, *, keep_factor: bool = False
+) -> Any:
     """Solve ``(K + alpha·I) C = Y`` for all columns of ``Y``; ``K`` is overwritten.
 
     ``K`` is a C-ordered symmetric matrix, so ``K.T`` is the same matrix as a
@@ -132,6 +134,10 @@ def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
     returns its factor ``L`` as a new C-ordered array; the two triangular solves take
     ``Lᵀ``, a Fortran-ordered view of it, so that cupy does not copy ``L`` again, and the
     second solve overwrites the first one's result.
+
+    With ``keep_factor``, returns ``(C, L)``: ``L`` is C-ordered and its lower triangle
+    is the Cholesky factor of ``K + alpha·I`` (on the CPU, ``K``'s own buffer, whose
+    upper triangle still holds kernel values: read it with :func:`posterior_variance`).
     """
     xp = ns.xp
     n = K.shape[0]
@@ -150,12 +156,39 @@ def cholesky_solve(K: Any, Y: Any, alpha: float, ns: Namespace) -> Any:
         C = ns.linalg.solve_triangular(L.T, Z, lower=False, overwrite_b=True)  # Lᵀ C = Z
         if not bool(xp.isfinite(C).all()):
             raise ValueError(advice)
-        return C
+        return (C, L) if keep_factor else C
     try:
         factor = ns.linalg.cho_factor(K.T, lower=False, overwrite_a=True, check_finite=False)
     except np.linalg.LinAlgError as err:
         raise ValueError(advice) from err
-    return ns.linalg.cho_solve(factor, Y, check_finite=False)
+    C = ns.linalg.cho_solve(factor, Y, check_finite=False)
+    return (C, K) if keep_factor else C
+
+
+def posterior_variance(K_rows: Any, L: Any, prior: Any, ns: Namespace) -> Any:
+    """Gaussian-process posterior variance ``k(x, x) − k_xᵀ (K + αI)⁻¹ k_x`` of each row.
+
+    Kernel ridge regression is the posterior mean of a Gaussian process with covariance
+    ``k`` and noise ``alpha``; this is its posterior variance at new points, in units of
+    the prior variance, from the Cholesky factor ``L`` (lower triangle) that the fit
+    holds: ``prior − ‖L⁻¹ k_x‖²``, clipped at 0. ``K_rows`` is ``(m, n)``, ``prior`` the
+    ``(m,)`` values ``k(x, x)`` (1 for the RBF kernel).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scmodal._backend import CPU
+    >>> K = np.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> L = np.linalg.cholesky(K + 0.1 * np.eye(2))
+    >>> k = np.array([[0.5, 0.2]])
+    >>> direct = 1.0 - k @ np.linalg.solve(K + 0.1 * np.eye(2), k.T)
+    >>> bool(np.allclose(posterior_variance(k, L, np.ones(1), CPU), direct.ravel()))
+    True
+    """
+    xp = ns.xp
+    W = ns.linalg.solve_triangular(L.T, K_rows.T, lower=False, trans="T")  # L W = k_xᵀ
+    explained = (W.astype(xp.float64) ** 2).sum(axis=0)
+    return xp.maximum(prior - explained, 0.0)
 
 
 def _converted(A: Any, dtype: Any, ns: Namespace) -> bool:

@@ -35,6 +35,7 @@ from ._kernel_ridge import (
     cholesky_solve,
     fit_advice,
     kernel_matrix,
+    posterior_variance,
 )
 from ._model_file import read_model, write_model
 from ._tsvd import TruncatedSVD
@@ -60,26 +61,41 @@ def zscore_rows(A: Any, ns: Namespace) -> Any:
     return A
 
 
-def bagging_halves(n: int, groups: Any, n_repeats: int, seed: int | None) -> list[np.ndarray]:
-    """Training-cell indices of every fit: each repeat splits the cells into two halves.
+BAGGING = ("batches", "cells", None)
 
-    With ``groups`` (e.g. batches), a repeat shuffles the list of groups and splits it
-    in half (the winner's scheme); without, it splits a random permutation of the cells.
+
+def bagging_halves(
+    n: int, groups: Any, n_repeats: int, seed: int | None, bagging: str | None = None
+) -> list[np.ndarray]:
+    """Training-cell indices of every fit.
+
+    ``bagging=None``: one fit on all ``n`` cells. ``"cells"``: each repeat splits a random
+    permutation of the cells into two halves. ``"batches"`` (the winner's scheme): each
+    repeat shuffles the list of ``groups`` and splits it in half; without ``groups``,
+    random halves of the cells; with a single group, one fit on all cells (there is
+    nothing to split: the winner's code then fits every cell each time).
     """
+    if bagging not in BAGGING:
+        raise ValueError(f"`bagging` must be one of {BAGGING}; got {bagging!r}.")
     rng = np.random.default_rng(seed)
-    fits = []
+    if bagging is None:
+        return [np.arange(n)]
+    if bagging == "cells":
+        groups = None
     if groups is not None:
         groups = np.asarray(to_numpy(groups))
         if groups.shape != (n,):
             raise ValueError(f"`groups` must have one entry per training cell ({n}).")
         if len(np.unique(groups)) < 2:
             warnings.warn(
-                "the training cells come from one group (batch): bagging over random "
-                "halves of the cells instead of halves of the batches.",
+                "the training cells come from one group (batch): halves of the batches "
+                "leave nothing to split, so one fit on all training cells (as the "
+                "winner's code does); `bagging='cells'` bags over random halves instead.",
                 UserWarning,
                 stacklevel=4,
             )
-            groups = None
+            return [np.arange(n)]
+    fits = []
     if groups is None:
         if n < 2:
             raise ValueError(f"bagging needs at least 2 training cells; got {n}.")
@@ -111,14 +127,22 @@ def _cap(n: int | None, shape: tuple[int, int], name: str, what: str) -> int | N
     return limit
 
 
-def predict_row_bytes(n_train: int, n_scores: int, n_targets: int, itemsize: int) -> int:
+def predict_row_bytes(
+    n_train: int, n_scores: int, n_targets: int, itemsize: int, *, posterior: bool = False
+) -> int:
     """Working bytes of one predicted cell inside a prediction block.
 
     Its kernel row (``n_train``), one fit's ``n_scores`` regression outputs and their
     ``n_targets`` predictions in the compute dtype, then those predictions, their sum and
-    their sum of squares over the fits in float64.
+    their sum of squares over the fits in float64. With ``posterior`` (one fit on all
+    cells), also its triangular solve against the Cholesky factor (``n_train``, and two
+    float64 copies to square and sum it) and the standard deviations (``n_targets``,
+    and four float64 arrays of them for the inverse GaussRank).
     """
-    return itemsize * (n_train + n_scores + n_targets) + 8 * 3 * n_targets
+    row = itemsize * (n_train + n_scores + n_targets) + 8 * 3 * n_targets
+    if posterior:
+        row += itemsize * n_train + 16 * n_train + 8 * 4 * n_targets
+    return row
 
 
 def modality_predictor_predict_bytes(
@@ -128,6 +152,8 @@ def modality_predictor_predict_bytes(
     n_scores: int,
     n_targets: int,
     itemsize: int,
+    *,
+    posterior: bool = False,
 ) -> int:
     """Bytes :meth:`ModalityPredictor.predict` allocates for ``n_predict`` cells.
 
@@ -135,8 +161,9 @@ def modality_predictor_predict_bytes(
     n_components``, and one array of their size while they are standardized); then
     those components, the mean and standard deviation (``n_predict × n_targets`` each)
     and one block of :func:`~scmodal.models._kernel_ridge.block_rows` cells, each of
-    :func:`predict_row_bytes`. Vectors of length ``n_predict`` are left out, and so is
-    what the source SVD's ``transform`` needs beyond its result.
+    :func:`predict_row_bytes` (with ``posterior``: a model of one fit on all cells, whose
+    standard deviation is the posterior one). Vectors of length ``n_predict`` are left
+    out, and so is what the source SVD's ``transform`` needs beyond its result.
 
     Examples
     --------
@@ -145,7 +172,7 @@ def modality_predictor_predict_bytes(
     26.304
     """
     components = itemsize * n_predict * n_components
-    row_bytes = predict_row_bytes(n_train, n_scores, n_targets, itemsize)
+    row_bytes = predict_row_bytes(n_train, n_scores, n_targets, itemsize, posterior=posterior)
     block = block_rows(n_predict, row_bytes) * row_bytes
     return max(2 * components, components + 2 * itemsize * n_predict * n_targets + block)
 
@@ -172,7 +199,8 @@ def modality_predictor_fit_bytes(
     half's components and factorized in place (on the GPU, plus cupy's ``h × h``
     Cholesky factor), then the half's targets and their solution. With ``n_predict``,
     the prediction that follows counts as in :func:`modality_predictor_predict_bytes`
-    if it needs more. Vectors of length ``n_train`` are left out, and so is the source
+    if it needs more (with one fit on all cells, next to the ``n × n`` Cholesky factor
+    that the fit keeps). Vectors of length ``n_train`` are left out, and so is the source
     SVD before (``n × n_components`` sketches, small next to the kernel of half the
     cells).
 
@@ -191,10 +219,11 @@ def modality_predictor_fit_bytes(
     fitting = kept + itemsize * n_predict * n_components + one_fit
     if not n_predict:
         return fitting
+    single = n_fits == 1 and h == n_train  # its Cholesky factor stays, for the std
     predicting = modality_predictor_predict_bytes(
-        n_predict, n_train, n_components, n_scores, n_targets, itemsize
+        n_predict, n_train, n_components, n_scores, n_targets, itemsize, posterior=single
     )
-    return max(fitting, kept + predicting)
+    return max(fitting, kept + single * itemsize * n_train * n_train + predicting)
 
 
 class ModalityPredictor(RegressorMixin, BaseEstimator):
@@ -202,17 +231,20 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
 
     Fit: truncated SVD of the source (over the training cells and any unlabeled cells
     given, as the winner fitted it on train + test), per-cell z-score of the components,
-    truncated SVD of the training targets, then ``2 × n_repeats`` kernel ridge regressions
-    (RBF kernel) on halves of the training cells — halves of the shuffled list of
-    ``groups`` (batches) when given, as the winner did, else random halves. Each fit
-    builds the kernel of its own half and factorizes it in place, so memory peaks at one
-    half's kernel (a quarter of the kernel of all training cells).
+    truncated SVD of the training targets, then kernel ridge regression (RBF kernel):
+    by default one fit on all training cells; with ``bagging``, ``2 × n_repeats`` fits on
+    halves of the training cells — halves of the shuffled list of ``groups`` (batches),
+    as the winner did, or random halves. Each fit builds the kernel of its own cells and
+    factorizes it in place.
     Predict: every fit's prediction mapped back through the target SVD (and the GaussRank
     reference with ``target_transform="gaussrank"``), clipped at ``clip_min``, then the
-    mean over fits (and their standard deviation, with ``return_std=True``), for one
-    bounded block of cells at a time. Before the kernels are allocated, ``fit`` and
-    ``predict`` compare the memory they need with the memory available; if it will not
-    fit, a ``MemoryError`` says how much they need and how many cells would fit.
+    mean over fits, for one bounded block of cells at a time. With ``return_std=True``,
+    also a per-cell, per-target standard deviation: the spread over the bagged fits, or,
+    for one fit, the Gaussian-process posterior standard deviation of kernel ridge
+    regression (from the Cholesky factor the fit keeps). Before the kernels are
+    allocated, ``fit`` and ``predict`` compare the memory they need with the memory
+    available; if it will not fit, a ``MemoryError`` says how much they need and how
+    many cells would fit.
     Works on numpy/scipy and on cupy/cupyx input (the device follows the data). A
     scikit-learn regressor: ``score`` is the R² of :meth:`predict`, so it works in
     ``Pipeline`` and ``GridSearchCV``; 1-D targets give 1-D predictions.
@@ -228,7 +260,12 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         Kernel ridge head: ``"rbf"`` with ``gamma = 1/(2·10²) = 0.005`` (length scale 10)
         and ``alpha = 0.2`` by default; see :class:`KernelRidge`.
     n_repeats
-        Bagging repeats; each gives two fits (two halves).
+        Bagging repeats; each gives two fits (two halves). Unused without bagging.
+    bagging
+        ``None`` (default): one fit on all training cells. ``"batches"``: halves of the
+        shuffled batches (``groups``; the winner's scheme; with one batch, one fit on all
+        cells, as the winner's code; without ``groups``, random halves). ``"cells"``:
+        random halves of the cells. See Notes for how the default was chosen.
     clip_min
         Predictions below this are set to it (winner: 0.0); ``None`` disables clipping.
     target_transform
@@ -260,6 +297,25 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     timings_
         Seconds spent in each step of the last :meth:`fit`.
 
+    Notes
+    -----
+    The default ``bagging=None`` was chosen by ``python benchmarks/bagging.py`` (held-out
+    cells; RMSE / mean per-protein Pearson r; one fit · halves of batches · halves of
+    cells):
+
+    - BMMC donor s1d1 → s1d2: 0.525 / 0.636 · same (one batch: one fit) · 0.540 / 0.632;
+    - BMMC donor s1d2 → s1d1: 0.479 / 0.670 · same · 0.499 / 0.669;
+    - BMMC, half the cells held out (2 seeds): 0.452 / 0.695 · 0.476 / 0.684 ·
+      0.467 / 0.691;
+    - pbmc1k (another lab, 10x v3), half the cells held out (2 seeds): 1.311 / 0.651 ·
+      1.331 / 0.649 · 1.331 / 0.649;
+    - BMMC, each of 5 cell types held out in turn: 0.481 / 0.610 · 0.497 / 0.601 ·
+      0.498 / 0.604.
+
+    One fit on all cells has the lowest RMSE on every split and the highest mean r on
+    all but one (pbmc1k seed 0, −0.001): halving the training cells costs more than
+    averaging the halves gains. Its per-cell standard deviation is the posterior one.
+
     Examples
     --------
     >>> import scmodal as sm
@@ -281,6 +337,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         gamma: float = 0.005,
         alpha: float = 0.2,
         n_repeats: int = 5,
+        bagging: str | None = None,
         clip_min: float | None = 0.0,
         target_transform: str | None = None,
         random_state: int | None = 0,
@@ -292,6 +349,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         self.gamma = gamma
         self.alpha = alpha
         self.n_repeats = n_repeats
+        self.bagging = bagging
         self.clip_min = clip_min
         self.target_transform = target_transform
         self.random_state = random_state
@@ -313,6 +371,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         if self.n_components_target is not None:
             check_int(self.n_components_target, "n_components_target", minimum=1)
         check_int(self.n_repeats, "n_repeats", minimum=1)
+        if self.bagging not in BAGGING:
+            raise ValueError(f"`bagging` must be one of {BAGGING}; got {self.bagging!r}.")
         if self.gamma is None:
             raise ValueError("`gamma` must be a positive number (winner: 0.005).")
         _check_params(self.alpha, self.kernel, self.gamma)
@@ -367,9 +427,14 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         def task(n: int) -> str:
             h = largest_fit(n)
             what = f", then predicting {n_other + n:,} cells" if predict_all else ""
+            fits = (
+                f"one fit: a {h:,} × {h:,} kernel"
+                if len(halves) == 1
+                else f"{len(halves)} fits on up to {h:,} cells: {h:,} × {h:,} kernels"
+            )
             return (
-                f"kernel ridge regression on {n:,} training cells ({len(halves)} fits on up "
-                f"to {h:,} cells: {h:,} × {h:,} kernels of {itemsize}-byte floats{what})"
+                f"kernel ridge regression on {n:,} training cells ({fits} of "
+                f"{itemsize}-byte floats{what})"
             )
 
         check_kernel_memory(n_train, need, ns, task=task, advice=fit_advice(ns))
@@ -378,16 +443,24 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         """``MemoryError`` (how much, how many cells fit per call) if ``predict`` will not fit."""
         n_train, n_components = self.Z_train_.shape
         itemsize = self.Z_train_.dtype.itemsize
+        factor = getattr(self, "factor_", None)
         moved = 0  # the model's own arrays, copied when they live on the other device
         if is_gpu_array(self.Z_train_) != ns.is_gpu:
             moved = itemsize * (self.Z_train_.size + self.dual_coef_.size)
+            moved += 0 if factor is None else itemsize * factor.size
         n_scores = self.dual_coef_.shape[2]
         check_kernel_memory(
             n_predict,
             lambda n: (
                 moved
                 + modality_predictor_predict_bytes(
-                    n, n_train, n_components, n_scores, self.n_targets_, itemsize
+                    n,
+                    n_train,
+                    n_components,
+                    n_scores,
+                    self.n_targets_,
+                    itemsize,
+                    posterior=factor is not None,
                 )
             ),
             ns,
@@ -421,7 +494,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                 f"`X` has n_samples={X_all.shape[0]}, n_features={X_all.shape[1]}."
             )
         ns = get_namespace(X_all, Y)
-        halves = bagging_halves(n, groups, self.n_repeats, self.random_state)
+        halves = bagging_halves(n, groups, self.n_repeats, self.random_state, self.bagging)
         dtype = np.float64 if X_all.dtype == np.float64 else np.float32
         itemsize = np.dtype(dtype).itemsize
         self._check_fit_memory(X_all.shape, Y.shape, halves, predict_all, itemsize, ns)
@@ -477,6 +550,9 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         self.fit_cells_ = np.zeros((len(halves), n), dtype=bool)
         kernel_time, fit_times = 0.0, []
         show = self.progress if self.progress is not None else n >= PROGRESS_MIN_CELLS
+        # one fit on all cells keeps its Cholesky factor: the posterior std of predictions
+        single = len(halves) == 1 and len(halves[0]) == n
+        self.factor_ = self.target_variance_ = None
         for f, half in enumerate(progress_bar(halves, desc="kernel ridge fits", disable=not show)):
             t0 = time.perf_counter()
             half_dev = to_device(half, ns)
@@ -485,7 +561,15 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             del Z_half
             _synchronize(ns)
             t1 = time.perf_counter()
-            self.dual_coef_[f, half_dev] = cholesky_solve(K, Y[half_dev], self.alpha, ns)
+            if single:
+                coef, self.factor_ = cholesky_solve(K, Y, self.alpha, ns, keep_factor=True)
+                self.dual_coef_[f] = coef
+                # the GP's prior variance of each target column, by maximum likelihood:
+                # yᵀ (K + αI)⁻¹ y / n
+                self.target_variance_ = (Y.astype(xp.float64) * coef).sum(axis=0) / n
+                del coef
+            else:
+                self.dual_coef_[f, half_dev] = cholesky_solve(K, Y[half_dev], self.alpha, ns)
             del K
             self.fit_cells_[f, half] = True
             _synchronize(ns)
@@ -536,8 +620,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         >>> from scmodal.models import ModalityPredictor
         >>> rng = np.random.default_rng(0)
         >>> X, Y = rng.random((60, 30)), rng.random((60, 5))
-        >>> ModalityPredictor(10, 3, n_repeats=1).fit(X, Y).dual_coef_.shape
-        (2, 60, 3)
+        >>> ModalityPredictor(10, 3).fit(X, Y).dual_coef_.shape  # one fit on all 60 cells
+        (1, 60, 3)
         """
         X = check_input(X, "X")
         if X_unlabeled is not None:
@@ -564,19 +648,25 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         return Y
 
     def _predict_rows(self, Z: Any, ns: Namespace) -> tuple[Any, Any]:
-        """Mean and standard deviation over the fits for the z-scored components ``Z``.
+        """Mean and standard deviation of the predictions for the z-scored components ``Z``.
 
         One block of cells at a time (:func:`predict_row_bytes` each, at most
         ``BLOCK_BYTES`` per block): its kernel rows, then every fit's predictions, summed.
+        The standard deviation is the spread over the bagged fits, or, for one fit on all
+        cells, the Gaussian-process posterior standard deviation (:meth:`_posterior_std`).
         """
         xp = ns.xp
         # copies on Z's device when the model lives on another one: the model stays as it is
         Z_train, dual_coef = to_device(self.Z_train_, ns), to_device(self.dual_coef_, ns)
+        factor = getattr(self, "factor_", None)
+        factor = None if factor is None else to_device(factor, ns)
         n_fits, n_train, n_scores = dual_coef.shape
         dtype = Z_train.dtype
         mean = xp.empty((Z.shape[0], self.n_targets_), dtype=dtype)
         std = xp.empty_like(mean)
-        row_bytes = predict_row_bytes(n_train, n_scores, self.n_targets_, dtype.itemsize)
+        row_bytes = predict_row_bytes(
+            n_train, n_scores, self.n_targets_, dtype.itemsize, posterior=factor is not None
+        )
         step = block_rows(Z.shape[0], row_bytes)
         for start in range(0, Z.shape[0], step):
             rows = slice(start, start + step)
@@ -591,13 +681,46 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                 Y *= Y
                 total_sq += Y
                 del Y
+            if factor is not None:
+                std[rows] = self._posterior_std(Z[rows], K, factor, dual_coef[0], ns)
             del K
             total /= n_fits
-            total_sq /= n_fits
-            total_sq -= total * total
             mean[rows] = total
-            std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
+            if factor is None:
+                total_sq /= n_fits
+                total_sq -= total * total
+                std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
         return mean, std
+
+    def _posterior_std(self, Z: Any, K: Any, factor: Any, coef: Any, ns: Namespace) -> Any:
+        """Posterior standard deviation of each target for one fit on all training cells.
+
+        Each regression target (target SVD component) ``c`` is a Gaussian process with
+        covariance ``σ_c² k`` and noise ``σ_c² alpha``, whose kernel ridge fit is the
+        posterior mean; ``σ_c²`` is its maximum-likelihood value given ``alpha``. The
+        latent posterior variance of a cell is ``σ_c² v(x)`` (:func:`posterior_variance`),
+        mapped to the targets through the target SVD (``Σ_c σ_c² W_cj²``, the components
+        taken as independent), and through the inverse GaussRank by the width of its
+        image of ``mean ± std``.
+        """
+        xp = ns.xp
+        prior = (Z.astype(xp.float64) ** 2).sum(axis=1) if self.kernel == "linear" else 1.0
+        v = posterior_variance(K, factor, prior, ns)
+        sigma2 = to_device(self.target_variance_, ns)
+        if self.target_svd_ is None:
+            per_target = sigma2
+        else:
+            W = to_device(self.target_svd_.components_, ns).astype(xp.float64)
+            per_target = sigma2 @ (W * W)
+        std = xp.sqrt(v[:, None] * per_target[None, :])
+        if self.target_scaler_ is not None:
+            T = K @ coef
+            pre = T if self.target_svd_ is None else self.target_svd_.inverse_transform(T)
+            pre = xp.asarray(pre, dtype=xp.float64)
+            upper = self.target_scaler_.inverse_transform((pre + std).astype(Z.dtype))
+            lower = self.target_scaler_.inverse_transform((pre - std).astype(Z.dtype))
+            std = xp.abs(xp.asarray(upper, dtype=xp.float64) - lower) / 2
+        return std
 
     def predict(
         self, X: Matrix | ArrayLike, *, return_std: bool = False

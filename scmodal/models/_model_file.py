@@ -9,7 +9,9 @@ components), ``dual_coef`` (fits × training cells × target components), ``fit_
 ``explained_variance_``, ``explained_variance_ratio_``), and ``target_reference``
 (targets × reference points × 2) with ``target_transform="gaussrank"``; ``y_ndim``
 (1 when the model was fitted on a 1-D target, so it predicts 1-D; absent in older files:
-2).
+2); ``factor`` (training cells × training cells, its lower triangle the Cholesky
+factor) and ``target_variance`` (one per target component) for a model of one fit on all
+training cells, whose standard deviation is the Gaussian-process posterior one.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def write_model(model: ModalityPredictor, path: str | os.PathLike) -> None:
                 arrays[f"{prefix}_{attr}"] = to_numpy(getattr(svd, attr))
     if model.target_scaler_ is not None:
         arrays["target_reference"] = to_numpy(model.target_scaler_.reference_)
+    if getattr(model, "factor_", None) is not None:
+        arrays["factor"] = to_numpy(model.factor_)
+        arrays["target_variance"] = to_numpy(model.target_variance_)
     # a file object, so numpy writes the .part itself instead of appending ".npz"
     with atomic_write(path) as part, open(part, "wb") as f:
         np.savez(f, **arrays)
@@ -236,6 +241,7 @@ def read_model(path: str | os.PathLike, cls: type[ModalityPredictor]) -> Modalit
         )
     model.source_svd_, model.target_svd_ = source_svd, target_svd
     model.target_scaler_ = _target_scaler(path, arrays, n_targets, model)
+    model.factor_, model.target_variance_ = _posterior(path, arrays, dual_coef, fit_cells)
     model.Z_train_, model.dual_coef_, model.fit_cells_ = Z_train, dual_coef, fit_cells
     model.n_features_in_ = source_svd.n_features_in_
     model.n_targets_ = n_targets
@@ -251,3 +257,29 @@ def _y_ndim(path: Path, arrays: dict, n_targets: int) -> int:
     if y_ndim not in (1, 2) or (y_ndim == 1 and n_targets != 1):
         raise _invalid(path, f"`y_ndim` is {y_ndim} for {n_targets} targets")
     return y_ndim
+
+
+def _posterior(
+    path: Path, arrays: dict, dual_coef: np.ndarray, fit_cells: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The Cholesky factor and target variances of a one-fit model, checked; else ``None``."""
+    present = [name for name in ("factor", "target_variance") if name in arrays]
+    if not present:
+        return None, None
+    if len(present) == 1:
+        missing = {"factor", "target_variance"} - set(present)
+        raise _invalid(path, f"it has `{present[0]}` but not `{missing.pop()}`")
+    n_fits, n, width = dual_coef.shape
+    if n_fits != 1 or not fit_cells.all():
+        raise _invalid(path, "it has a posterior `factor` but more than one fit on all cells")
+    factor = _get(path, arrays, "factor", 2, "f")
+    variance = _get(path, arrays, "target_variance", 1, "f")
+    if factor.shape != (n, n) or variance.shape != (width,):
+        raise _invalid(
+            path,
+            f"`factor` has shape {factor.shape} and `target_variance` {variance.shape}; "
+            f"expected ({n}, {n}) and ({width},)",
+        )
+    if not np.isfinite(np.tril(factor)).all() or (variance < 0).any():
+        raise _invalid(path, "its posterior `factor` or `target_variance` is not finite")
+    return factor, variance
