@@ -139,7 +139,7 @@ def predictions(mdata: MuData, key: str = "prot_predicted", source: str = "rna")
     ``X``
         The predictions (float32).
     ``layers["std"]``
-        Their standard deviation over the bagged fits.
+        Their standard deviation (posterior, or over the bagged fits).
     ``layers["measured"]``
         The target's measured values; NaN for cells the target does not hold.
     ``obs[key + "_role"]``

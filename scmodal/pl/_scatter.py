@@ -99,12 +99,14 @@ def uncertainty(
     show: bool | None = None,
     save: str | Path | None = None,
 ) -> Axes | None:
-    """Per-cell spread of the bagged fits against the per-cell error, on held-out cells.
+    """Per-cell standard deviation of the predictions against the per-cell error, on
+    held-out cells.
 
-    x: the standard deviation across the bagged fits, averaged over the target
-    features; y: the absolute error, averaged over the same features. The title gives
-    their Spearman correlation: how well the model's own spread flags the cells it gets
-    wrong.
+    x: the stored standard deviation (``obsm[key + "_std"]``: the Gaussian-process
+    posterior one for one fit on all cells, the spread of the fits with ``bagging``),
+    averaged over the target features; y: the absolute error, averaged over the same
+    features. The title gives their Spearman correlation: how well the model's own
+    uncertainty flags the cells it gets wrong.
 
     Parameters
     ----------
@@ -127,22 +129,24 @@ def uncertainty(
     --------
     >>> import scmodal as sm
     >>> mdata = sm.datasets.bmmc_cite()
-    >>> sm.tl.predict_modality(mdata, train="is_train", n_repeats=1)
+    >>> sm.tl.predict_modality(mdata, train="is_train")
     >>> ax = sm.pl.uncertainty(mdata, show=False)
     >>> ax.get_xlabel()
-    'bagged std (mean over features)'
+    'posterior std (mean over features)'
     """
     p = held_out(mdata, key)
     if p.std is None:
         raise ValueError(
-            f"`mdata.mod[{p.source!r}].obsm` has no {key + '_std'!r}: the spread over the "
-            "bagged fits is missing; re-run sm.tl.predict_modality."
+            f"`mdata.mod[{p.source!r}].obsm` has no {key + '_std'!r}: the standard "
+            "deviation of the predictions is missing; re-run sm.tl.predict_modality."
         )
     spread = p.std[p.held_out].mean(axis=1)
     error = np.abs(p.mean[p.held_out] - p.measured[p.held_out]).mean(axis=1)
     fig, ax = new_axes(ax, (4.5, 4.0))
     ax.scatter(spread, error, s=8, alpha=0.7, linewidths=0)
-    ax.set_xlabel("bagged std (mean over features)")
+    bagging = mdata.uns.get(key, {}).get("params", {}).get("bagging", "batches")
+    kind = "posterior" if bagging == "none" else "bagged"
+    ax.set_xlabel(f"{kind} std (mean over features)")
     ax.set_ylabel("|error| (mean over features)")
     rho = metrics.spearman(spread, error)
     ax.set_title(f"{int(p.held_out.sum())} held-out cells, Spearman r = {rho:.2f}")

@@ -57,8 +57,9 @@ def predict_modality(
     """Predict the ``target`` modality of every cell from its ``source`` modality.
 
     Trains :class:`~scmodal.models.ModalityPredictor` (the NeurIPS 2021 GEX→ADT winning
-    pipeline: source SVD over all source cells, per-cell z-score, target SVD, bagged RBF
-    kernel ridge regression) on the training cells and predicts the target for every
+    pipeline: source SVD over all source cells, per-cell z-score, target SVD, RBF
+    kernel ridge regression, fitted once on all training cells or bagged) on the
+    training cells and predicts the target for every
     source cell, on the device of the data (CPU, or GPU after :func:`scmodal.get.to_gpu`).
 
     Parameters
@@ -82,9 +83,9 @@ def predict_modality(
         Integer positions, sets, duplicated names and masks with missing values are
         refused.
     batch_key
-        Column of batches: the bagging halves are halves of the shuffled batches (the
-        winner's scheme); without it, random halves of the training cells. Every
-        training cell needs a batch (no NaN).
+        Column of batches: with ``bagging="batches"``, the bagging halves are halves of
+        the shuffled batches (the winner's scheme); without it, random halves of the
+        training cells. Every training cell needs a batch (no NaN).
     method
         ``"krr"`` (kernel ridge regression).
     key_added
@@ -96,7 +97,10 @@ def predict_modality(
     **method_params
         Passed to :class:`~scmodal.models.ModalityPredictor`, e.g.
         ``n_components_source=300, n_components_target=70, gamma=0.005, alpha=0.2,
-        n_repeats=5, clip_min=0.0, target_transform="gaussrank"``.
+        bagging="batches", n_repeats=5, clip_min=0.0, target_transform="gaussrank"``.
+        ``bagging``: ``None`` (default), one fit on all training cells; ``"batches"``,
+        halves of the ``batch_key`` batches (the winner's scheme); ``"cells"``, random
+        halves of the training cells.
 
     Returns
     -------
@@ -109,8 +113,9 @@ def predict_modality(
           array of the same shape, whose column names wait in
           ``mdata.mod[source].uns["scmodal_obsm_columns"]`` until
           :func:`scmodal.get.to_cpu` turns it into that DataFrame;
-        - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation across the
-          bagged fits, same layout;
+        - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation, same
+          layout: the Gaussian-process posterior one for one fit on all training cells
+          (the default), the spread of the fits with ``bagging``;
         - ``mdata.mod[target].layers[key]``: the predictions of the cells the target
           holds (NaN for a target cell without source data);
         - ``mdata.uns[key]``: ``params``, ``n_train``, ``train`` (the training cells'
@@ -188,6 +193,7 @@ def predict_modality(
     timings["fits"] = np.asarray(timings["fits"])
     params = {k: v for k, v in model.get_params().items() if v is not None}
     params.update(source=source, target=target, method=method)
+    params["bagging"] = "none" if model.bagging is None else model.bagging
     if batch_key is not None:
         params["batch_key"] = batch_key
     if isinstance(train, str):
