@@ -29,12 +29,13 @@ def data():
 
 @pytest.fixture(scope="module")
 def saved(data, tmp_path_factory):
-    """Two saved models: target SVD + GaussRank targets, and raw targets."""
+    """Two saved models: one fit (its posterior factor), target SVD and GaussRank targets;
+    and raw targets, bagged."""
     X, Y = data
     folder = tmp_path_factory.mktemp("models")
     models = {
         "gaussrank": ModalityPredictor(10, 3, n_repeats=1, target_transform="gaussrank"),
-        "plain": ModalityPredictor(10, None, n_repeats=2, clip_min=None),
+        "plain": ModalityPredictor(10, None, n_repeats=2, clip_min=None, bagging="cells"),
     }
     for name, model in models.items():
         model.fit(X, Y).save(folder / f"{name}.npz")
@@ -157,8 +158,27 @@ def test_shapes_are_checked_at_load(saved, tmp_path):
         "`n_targets` is 0": {"n_targets": np.array(0)},
         "0 fits": {"dual_coef": a["dual_coef"][:0], "fit_cells": a["fit_cells"][:0]},
     }
+    # the posterior of a one-fit model
+    cases.update(
+        {
+            "it has `factor` but not `target_variance`": {"target_variance": None},
+            "`factor` has shape (80, 79)": {"factor": a["factor"][:, :-1]},
+            "and `target_variance` (2,)": {"target_variance": a["target_variance"][:-1]},
+            "`target_variance` is negative": {"target_variance": -a["target_variance"]},
+        }
+    )
     for phrase, change in cases.items():
         refused(tampered(saved, tmp_path, **change), re.escape(phrase))
+    bagged = arrays_of(saved[0] / "plain.npz")
+    assert "factor" not in bagged
+    path = tampered(
+        saved,
+        tmp_path,
+        "plain",
+        factor=np.eye(80),
+        target_variance=np.ones(bagged["dual_coef"].shape[2]),
+    )
+    refused(path, re.escape("more than one fit"))
     path = tampered(saved, tmp_path, "plain", n_targets=np.array(5))
     refused(path, re.escape("expected (fits, 80, 5)"))
 

@@ -281,5 +281,7 @@ def _posterior(
             f"expected ({n}, {n}) and ({width},)",
         )
     if not np.isfinite(np.tril(factor)).all() or (variance < 0).any():
-        raise _invalid(path, "its posterior `factor` or `target_variance` is not finite")
+        raise _invalid(
+            path, "its posterior `factor` is not finite or a `target_variance` is negative"
+        )
     return factor, variance
