@@ -110,3 +110,30 @@ def test_bad_input():
         KernelRidge().fit(X, Y).predict(X[:, :3])
     with pytest.raises(ValueError, match="positive definite"):
         KernelRidge(alpha=0.0, kernel="linear").fit(np.ones((20, 2)), Y)  # rank-1 kernel
+
+
+def test_precomputed_kernel_equals_scikit_learn_and_the_rbf_fit(to_dev):
+    """kernel="precomputed": scikit-learn's KernelRidge on the same kernel is the oracle;
+    the user's kernel matrix is left as it was."""
+    from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from .conftest import host
+
+    rng = np.random.default_rng(5)
+    X, X_new = rng.standard_normal((120, 6)), rng.standard_normal((30, 6))
+    Y = np.c_[np.sin(X[:, 0]), X[:, 1] ** 2]
+    K, K_new = rbf_kernel(X, X, gamma=0.2), rbf_kernel(X_new, X, gamma=0.2)
+    K_dev = to_dev(K)
+    model = KernelRidge(alpha=0.3, kernel="precomputed").fit(K_dev, to_dev(Y))
+    np.testing.assert_array_equal(host(K_dev), K)  # not factorized in place
+    expected = SkKernelRidge(alpha=0.3, kernel="precomputed").fit(K, Y).predict(K_new)
+    got = host(model.predict(to_dev(K_new)))
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
+    direct = KernelRidge(alpha=0.3, kernel="rbf", gamma=0.2).fit(to_dev(X), to_dev(Y))
+    np.testing.assert_allclose(got, host(direct.predict(to_dev(X_new))), rtol=1e-8, atol=1e-10)
+    assert model.X_fit_ is None and model.n_features_in_ == 120
+    with pytest.raises(ValueError, match="square kernel matrix"):
+        KernelRidge(kernel="precomputed").fit(to_dev(X), to_dev(Y))
+    with pytest.raises(ValueError, match="120 features"):
+        model.predict(to_dev(X_new))

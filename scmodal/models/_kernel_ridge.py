@@ -206,9 +206,11 @@ def check_number(value: Any, name: str, *, positive: bool = False) -> float:
     return float(value)
 
 
-def _check_params(alpha: Any, kernel: Any, gamma: Any) -> tuple[float, str]:
-    if not isinstance(kernel, str) or kernel not in KERNELS:
-        raise ValueError(f"`kernel` must be one of {KERNELS}; got {kernel!r}.")
+def _check_params(
+    alpha: Any, kernel: Any, gamma: Any, kernels: tuple[str, ...] = KERNELS
+) -> tuple[float, str]:
+    if not isinstance(kernel, str) or kernel not in kernels:
+        raise ValueError(f"`kernel` must be one of {kernels}; got {kernel!r}.")
     alpha = check_number(alpha, "alpha")
     if gamma is not None:
         check_number(gamma, "gamma", positive=True)
@@ -236,7 +238,10 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     alpha
         Ridge penalty (≥ 0).
     kernel
-        ``"rbf"`` (``exp(-gamma ‖x − y‖²)``) or ``"linear"``.
+        ``"rbf"`` (``exp(-gamma ‖x − y‖²)``), ``"linear"``, or ``"precomputed"``: ``fit``
+        takes the ``(n_train, n_train)`` kernel matrix of the training rows (copied, not
+        modified) and ``predict`` the ``(n, n_train)`` kernel rows of new ones, so that
+        one kernel can serve several fits (as scikit-learn's ``kernel="precomputed"``).
     gamma
         RBF width; ``None`` means ``1 / n_features`` (scikit-learn's default). An RBF
         length scale ``ℓ`` is ``gamma = 1 / (2 ℓ²)``.
@@ -246,7 +251,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     dual_coef_
         ``(n_train, n_targets)`` (or ``(n_train,)`` for 1-D ``y``) coefficients ``C``.
     X_fit_
-        The training rows, kept for the kernel at prediction time.
+        The training rows, kept for the kernel at prediction time (``None`` with
+        ``kernel="precomputed"``).
     gamma_
         The RBF width used.
     n_features_in_
@@ -272,6 +278,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True  # one solve for all target columns
+        tags.input_tags.pairwise = self.kernel == "precomputed"  # X is a kernel matrix
         return tags
 
     def fit(self, X: Array | ArrayLike, y: Array | ArrayLike) -> KernelRidge:
@@ -296,17 +303,26 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         >>> KernelRidge(alpha=1.0, kernel="linear").fit(X, X[:, 0]).dual_coef_.shape
         (5,)
         """
-        alpha, kernel = _check_params(self.alpha, self.kernel, self.gamma)
+        alpha, kernel = _check_params(
+            self.alpha, self.kernel, self.gamma, (*KERNELS, "precomputed")
+        )
         X = check_input(X, "X", accept_sparse=False)
         y = check_targets(y, "y", self)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"`y` has {y.shape[0]} rows; `X` has {X.shape[0]}.")
+        if kernel == "precomputed" and X.shape[0] != X.shape[1]:
+            raise ValueError(
+                "with kernel='precomputed', `X` must be the square kernel matrix of the "
+                f"training rows (n_train × n_train); got shape {X.shape}."
+            )
         ns = get_namespace(X, y)
         dtype = np.float64 if X.dtype == np.float64 else np.float32
         gamma = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         itemsize = np.dtype(dtype).itemsize
         n_targets = 1 if y.ndim == 1 else y.shape[1]
-        converted = _converted(X, dtype, ns) * X.shape[1] + _converted(y, dtype, ns) * n_targets
+        converted = _converted(y, dtype, ns) * n_targets
+        if kernel != "precomputed":  # a precomputed kernel is copied: the kernel counted
+            converted += _converted(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
             X.shape[0],
             lambda n: kernel_ridge_fit_bytes(
@@ -319,13 +335,17 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             ),
             advice=fit_advice(ns),
         )
-        X = ns.xp.asarray(X, dtype=dtype)
-        K = kernel_matrix(X, X, kernel, gamma, ns)
+        if kernel == "precomputed":  # a copy: the factorization overwrites its input
+            K = ns.xp.array(X, dtype=dtype, order="C", copy=True)
+            X = None
+        else:
+            X = ns.xp.asarray(X, dtype=dtype)
+            K = kernel_matrix(X, X, kernel, gamma, ns)
         self.dual_coef_ = cholesky_solve(K, ns.xp.asarray(y, dtype=dtype), alpha, ns)
         del K
+        self.n_features_in_ = y.shape[0] if X is None else X.shape[1]
         self.X_fit_ = X
-        self.gamma_ = gamma
-        self.n_features_in_ = X.shape[1]
+        self.gamma_ = None if kernel == "precomputed" else gamma
         return self
 
     def predict(self, X: Array | ArrayLike) -> Array:
@@ -334,7 +354,8 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X
-            Dense array with the training data's number of features.
+            Dense array with the training data's number of features; with
+            ``kernel="precomputed"``, the kernel rows ``(n, n_train)`` of the new rows.
 
         Returns
         -------
@@ -352,9 +373,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             raise NotFittedError("This KernelRidge is not fitted yet; call `fit` first.")
         X = check_input(X, "X", accept_sparse=False)
         check_n_features(X, self.n_features_in_, self)
-        ns = get_namespace(self.X_fit_)
-        dtype = self.X_fit_.dtype
-        n_train, n_predict = self.X_fit_.shape[0], X.shape[0]
+        ns = get_namespace(self.dual_coef_)
+        dtype = self.dual_coef_.dtype
+        n_train, n_predict = self.dual_coef_.shape[0], X.shape[0]
         n_targets = 1 if self.dual_coef_.ndim == 1 else self.dual_coef_.shape[1]
         converted = _converted(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
@@ -374,6 +395,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         step = block_rows(n_predict, dtype.itemsize * n_train)
         for start in range(0, n_predict, step):  # one block of kernel rows at a time
             rows = slice(start, start + step)
+            if self.X_fit_ is None:  # kernel="precomputed": X holds the kernel rows
+                ns.xp.matmul(X[rows], self.dual_coef_, out=out[rows])
+                continue
             K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
             ns.xp.matmul(K, self.dual_coef_, out=out[rows])
             del K
