@@ -334,7 +334,6 @@ def to_numpy(x: Any) -> Any:
     return x
 
 
-GPU_SPARSE_KINDS = "bfc"  # cupyx sparse matrices hold bool, float32/64 or complex64/128 data
 FLOAT32_EXACT = 1 << 24  # float32 holds every integer up to 2**24 exactly
 
 

@@ -645,11 +645,13 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         return self
 
     # --- prediction -------------------------------------------------------------------
-    def _inverse_targets(self, T: Any) -> Any:
-        Y = T if self.target_svd_ is None else self.target_svd_.inverse_transform(T)
-        if self.target_scaler_ is not None:
-            Y = self.target_scaler_.inverse_transform(Y)
-        return Y
+    def _unreduce(self, T: Any) -> Any:
+        """Regression outputs back through the target SVD (the GaussRank scale, if any)."""
+        return T if self.target_svd_ is None else self.target_svd_.inverse_transform(T)
+
+    def _unscale(self, Y: Any) -> Any:
+        """Back from the GaussRank scale, with ``target_transform="gaussrank"``."""
+        return Y if self.target_scaler_ is None else self.target_scaler_.inverse_transform(Y)
 
     def _predict_rows(self, Z: Any, ns: Namespace) -> tuple[Any, Any]:
         """Mean and standard deviation of the predictions for the z-scored components ``Z``.
@@ -676,27 +678,29 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             rows = slice(start, start + step)
             K = kernel_matrix(Z[rows], Z_train, self.kernel, self.gamma, ns)
             total = xp.zeros((K.shape[0], self.n_targets_), dtype=xp.float64)
-            total_sq = xp.zeros_like(total)
+            total_sq = xp.zeros_like(total) if factor is None else None
             for coef in dual_coef:
-                Y = xp.asarray(self._inverse_targets(K @ coef), dtype=xp.float64)
+                pre = self._unreduce(K @ coef)
+                Y = xp.asarray(self._unscale(pre), dtype=xp.float64)
                 if self.clip_min is not None:
                     xp.maximum(Y, self.clip_min, out=Y)
                 total += Y
-                Y *= Y
-                total_sq += Y
+                if total_sq is not None:
+                    Y *= Y
+                    total_sq += Y
                 del Y
-            if factor is not None:
-                std[rows] = self._posterior_std(Z[rows], K, factor, dual_coef[0], ns)
-            del K
+            if factor is not None:  # one fit: ``pre`` is its prediction before GaussRank
+                std[rows] = self._posterior_std(Z[rows], K, factor, pre, ns)
+            del K, pre
             total /= n_fits
             mean[rows] = total
-            if factor is None:
+            if total_sq is not None:
                 total_sq /= n_fits
                 total_sq -= total * total
                 std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
         return mean, std
 
-    def _posterior_std(self, Z: Any, K: Any, factor: Any, coef: Any, ns: Namespace) -> Any:
+    def _posterior_std(self, Z: Any, K: Any, factor: Any, pre: Any, ns: Namespace) -> Any:
         """Posterior standard deviation of each target for one fit on all training cells.
 
         Each regression target (target SVD component) ``c`` is a Gaussian process with
@@ -705,7 +709,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         latent posterior variance of a cell is ``σ_c² v(x)`` (:func:`posterior_variance`),
         mapped to the targets through the target SVD (``Σ_c σ_c² W_cj²``, the components
         taken as independent), and through the inverse GaussRank by the width of its
-        image of ``mean ± std``.
+        image of ``pre ± std`` (``pre``: the prediction on the GaussRank scale).
         """
         xp = ns.xp
         prior = (Z.astype(xp.float64) ** 2).sum(axis=1) if self.kernel == "linear" else 1.0
@@ -718,11 +722,9 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             per_target = sigma2 @ (W * W)
         std = xp.sqrt(v[:, None] * per_target[None, :])
         if self.target_scaler_ is not None:
-            T = K @ coef
-            pre = T if self.target_svd_ is None else self.target_svd_.inverse_transform(T)
             pre = xp.asarray(pre, dtype=xp.float64)
-            upper = self.target_scaler_.inverse_transform((pre + std).astype(Z.dtype))
-            lower = self.target_scaler_.inverse_transform((pre - std).astype(Z.dtype))
+            upper = self._unscale((pre + std).astype(Z.dtype))
+            lower = self._unscale((pre - std).astype(Z.dtype))
             std = xp.abs(xp.asarray(upper, dtype=xp.float64) - lower) / 2
         return std
 
