@@ -13,7 +13,7 @@ from .._backend import Namespace, as_dtype, get_namespace, is_sparse, to_device,
 from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int
 from ..ops import interp_columns, normal_scores, sort_segments, tie_groups
-from ..ops._column_rank import rank_columns
+from ..ops._column_rank import rank_columns, stored_value_columns
 from ._input import check_input, check_n_features
 
 
@@ -58,7 +58,7 @@ def _fit_sparse(
         X = X.copy()
         X.sum_duplicates()
     nnz = X.nnz
-    seg_nnz = xp.searchsorted(X.indptr, xp.arange(nnz), side="right") - 1
+    seg_nnz = stored_value_columns(X.indptr, slice(0, nnz), ns)
     n_zero = n - xp.diff(X.indptr).astype(xp.int64)
     zero_cols = xp.flatnonzero(n_zero > 0)
     # one stored zero per column stands for all its implicit zeros (weight = their count)

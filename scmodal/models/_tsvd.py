@@ -19,6 +19,7 @@ from .._backend import (
 )
 from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int, check_seed
+from ..ops._column_rank import stored_value_columns
 from ..ops._matmul import matmul, rmatmul
 from ..ops._orthonormalize import gram, orthonormalize
 from ._input import check_input, check_n_features
@@ -39,9 +40,8 @@ def _column_moments(X: Any, ns: Namespace) -> tuple[Any, Any]:
         for chunk in ns.blocks(X.nnz, 1):
             if X.format == "csr":
                 cols = X.indices[chunk]
-            else:  # csc: the column of stored value i is the last j with indptr[j] <= i
-                positions = xp.arange(chunk.start, chunk.stop, dtype=X.indptr.dtype)
-                cols = xp.searchsorted(X.indptr, positions, side="right") - 1
+            else:
+                cols = stored_value_columns(X.indptr, chunk, ns)
             values = X.data[chunk].astype(xp.float64)
             total += ns.bincount(cols, weights=values, minlength=d)
             values *= values

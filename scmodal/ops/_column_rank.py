@@ -193,6 +193,23 @@ def tie_groups(
     )
 
 
+def stored_value_columns(indptr: Array, values: slice, ns: Namespace) -> Array:
+    """Column (major index) of the stored values ``values`` of a CSC (compressed) matrix.
+
+    Stored value ``i`` belongs to the last column ``j`` with ``indptr[j] <= i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scmodal._backend import CPU
+    >>> stored_value_columns(np.array([0, 2, 2, 5]), slice(1, 5), CPU)
+    array([0, 2, 2, 2])
+    """
+    xp = ns.xp
+    positions = xp.arange(values.start, values.stop, dtype=indptr.dtype)  # no mixed-type search
+    return xp.searchsorted(indptr, positions, side="right") - 1
+
+
 def _repeat_ids(counts: Any, ns: Namespace) -> Any:
     """``[0]*counts[0] + [1]*counts[1] + ...`` as an int64 array."""
     xp = ns.xp
