@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from predict import scores  # benchmarks/predict.py: RMSE, mean per-feature Pearson
 
 import scmodal as sm
 
@@ -44,12 +45,6 @@ def pbmc1k():
     prot = mdata["prot"].X
     prot = prot.toarray() if sp.issparse(prot) else np.asarray(prot)
     return rna.astype(np.float32).tocsr(), clr(prot).astype(np.float32)
-
-
-def scores(y: np.ndarray, y_hat: np.ndarray) -> tuple[float, float]:
-    rmse = float(np.sqrt(np.mean((y - y_hat) ** 2)))
-    r = sm.metrics.pearson(y, y_hat, axis=0)
-    return rmse, float(np.nanmean(np.asarray(r)))
 
 
 def run(X, Y, train, groups, bagging, seed=0):
