@@ -46,7 +46,7 @@ from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 
 import scmodal as sm
 from scmodal.models import ModalityPredictor
-from scmodal.models._modality_predictor import bagging_halves
+from scmodal.models._bagging import bagging_halves
 
 N_REPEATS = 5
 SEED = 0

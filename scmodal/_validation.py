@@ -50,14 +50,18 @@ def check_matrix(X: Any, name: str = "X", *, allow_nan: bool = True) -> Any:
         raise ValueError(f"`{name}` must be 2-D (cells × features), got shape {X.shape}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"`{name}` is empty (shape {X.shape}); it needs cells and features.")
-    if np.issubdtype(dtype, np.floating):
+    if np.issubdtype(dtype, np.floating) and _values(X).size:
         xp = get_namespace(X).xp
         values = _values(X)
-        if bool(xp.isinf(values).any()):
+        # min and max propagate NaN and reach ±inf, without a boolean copy of the matrix
+        lo, hi = float(values.min()), float(values.max())
+        has_nan = bool(np.isnan(lo) or np.isnan(hi))
+        has_inf = bool(xp.isinf(values).any()) if has_nan else bool(np.isinf([lo, hi]).any())
+        if has_inf:
             raise ValueError(
                 f"`{name}` contains inf; replace infinite values (e.g. with NaN) first."
             )
-        if not allow_nan and bool(xp.isnan(values).any()):
+        if not allow_nan and has_nan:
             raise ValueError(f"`{name}` contains NaN; impute or drop those values first.")
     return X
 

@@ -29,7 +29,7 @@ from scmodal.models._kernel_ridge import (
     kernel_ridge_fit_bytes,
     kernel_ridge_predict_bytes,
 )
-from scmodal.models._modality_predictor import (
+from scmodal.models._predictor_memory import (
     modality_predictor_fit_bytes,
     modality_predictor_predict_bytes,
 )
@@ -118,7 +118,9 @@ def test_modality_predictor_predict_peak_is_counted(cite):
     n_predict = X.shape[0]  # 7,000 cells: three blocks of kernel rows
     with traced_peak() as peak:
         model.predict(X, return_std=True)
-    counted = modality_predictor_predict_bytes(n_predict, N_TRAIN, 50, 20, Y.shape[1], 4)
+    counted = modality_predictor_predict_bytes(
+        n_predict, N_TRAIN, 50, 20, Y.shape[1], 4, bagged=True
+    )
     assert within(peak.bytes, counted), (peak.bytes, counted)
     assert peak.bytes < 0.5 * 4 * n_predict * N_TRAIN  # far below the full 168 MB kernel
 

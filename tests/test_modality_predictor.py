@@ -9,7 +9,7 @@ from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 
 import scmodal as sm
 from scmodal.models import ModalityPredictor
-from scmodal.models._modality_predictor import bagging_halves
+from scmodal.models._bagging import bagging_halves
 
 from .conftest import host
 
@@ -93,7 +93,10 @@ def test_pipeline_matches_scikit_learn_recomputation(split, monkeypatch, block_b
     scale = np.abs(expected).max()
     np.testing.assert_allclose(mean, expected, atol=1e-4 * scale)
     np.testing.assert_allclose(std, expected_std, atol=1e-4 * scale)
-    assert model.dual_coef_.shape == (4 if bagging else 1, train.sum(), 8)
+    fits = model.heads_["krr"]
+    assert len(fits) == (4 if bagging else 1)
+    for fit, cells in zip(fits, model.fit_cells_, strict=True):
+        assert fit.dual_coef_.shape == (cells.sum(), 8)
 
 
 def test_float32_default_close_to_float64(split):
@@ -233,4 +236,4 @@ def test_one_fit_model_saves_its_posterior(split, tmp_path, target_transform):
     before = model.predict(X[~train], return_std=True)
     for a, b in zip(before, back.predict(X[~train], return_std=True), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert back.factor_.shape == (train.sum(), train.sum())
+    assert back.heads_["krr"][0].factor_.shape == (train.sum(), train.sum())

@@ -18,7 +18,7 @@ import pytest
 
 from scmodal.models import ModalityPredictor
 
-SAVED = ("Z_train_", "dual_coef_", "fit_cells_")
+SAVED = ("Z_train_", "fit_cells_")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,8 @@ def test_save_writes_exactly_the_path_given_and_load_reads_it(saved, data, tmp_p
     back = ModalityPredictor.load(tmp_path / "model")
     for attr in SAVED:
         np.testing.assert_array_equal(getattr(back, attr), getattr(model, attr))
+    for fit, ref in zip(back.heads_["krr"], model.heads_["krr"], strict=True):
+        np.testing.assert_array_equal(fit.dual_coef_, ref.dual_coef_)
     np.testing.assert_array_equal(back.target_scaler_.reference_, model.target_scaler_.reference_)
     assert back.get_params() == model.get_params()
     X = data[0][:5]
@@ -123,26 +125,51 @@ def test_foreign_files(saved, tmp_path):
 
 
 def test_incomplete_model_file(saved, tmp_path):
-    for key in ("dual_coef", "Z_train", "params", "source_components_", "n_targets"):
+    for key in ("krr_dual_coef", "Z_train", "params", "fitted", "source_components_", "n_targets"):
         refused(tampered(saved, tmp_path, **{key: None}), f"`{key}` is missing")
     path = tampered(saved, tmp_path, target_singular_values_=None)
     refused(path, "target SVD is incomplete")
 
 
 def test_other_format_version(saved, tmp_path):
-    refused(tampered(saved, tmp_path, format_version=np.array(2)), "format version 2")
+    refused(tampered(saved, tmp_path, format_version=np.array(3)), "format version 3")
     refused(tampered(saved, tmp_path, format_version=np.array("1")), "integer")
 
 
 # --- model files whose parts do not fit together ------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["gaussrank", "plain"])
+def test_version_1_files_still_load(saved, data, tmp_path, name):
+    """A file as scmodal 0.x wrote it (kernel ridge only, no heads) predicts as before."""
+    X = data[0]
+    a = arrays_of(saved[0] / f"{name}.npz")
+    params = {
+        k: v
+        for k, v in json.loads(str(a["params"])).items()
+        if k not in ("method", "C", "epsilon", "ensemble", "cv", "cv_cells")
+    }
+    old = {k: v for k, v in a.items() if not k.startswith("krr_") and k != "fitted"}
+    old.update(format_version=np.array(1), params=np.array(json.dumps(params)))
+    old["dual_coef"] = a["krr_dual_coef"]
+    if "krr_factor" in a:
+        old["factor"], old["target_variance"] = a["krr_factor"][0], a["krr_target_variance"][0]
+    path = tmp_path / "v1.npz"
+    np.savez(path, **old)
+    back = ModalityPredictor.load(path)
+    model = saved[1][name]
+    for got, expected in zip(
+        back.predict(X[:7], return_std=True), model.predict(X[:7], return_std=True), strict=True
+    ):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 def test_shapes_are_checked_at_load(saved, tmp_path):
     a = arrays_of(saved[0] / "gaussrank.npz")
     cases = {
         # rows of dual_coef ≠ training cells of Z_train
-        "`dual_coef` has shape": {"dual_coef": a["dual_coef"][:, :-1]},
-        "one column per target component": {"dual_coef": a["dual_coef"][:, :, :-1]},
+        "`krr_dual_coef` has shape": {"krr_dual_coef": a["krr_dual_coef"][:, :-1]},
+        "one column per target component": {"krr_dual_coef": a["krr_dual_coef"][:, :, :-1]},
         "`Z_train` has 9 columns": {"Z_train": a["Z_train"][:, :-1]},
         "`target_components_` has 5 columns": {
             "target_components_": a["target_components_"][:, :-1]
@@ -153,34 +180,46 @@ def test_shapes_are_checked_at_load(saved, tmp_path):
         "`target_reference` has shape": {"target_reference": a["target_reference"][:-1]},
         "`fit_cells` has shape": {"fit_cells": a["fit_cells"][:, :-1]},
         "`fit_cells` must be a 2-D boolean": {"fit_cells": a["fit_cells"].astype(float)},
-        "`dual_coef` must be a 3-D float": {"dual_coef": a["dual_coef"][0]},
-        "`dual_coef` contains NaN": {"dual_coef": np.full_like(a["dual_coef"], np.nan)},
+        "`krr_dual_coef` must be a 3-D float": {"krr_dual_coef": a["krr_dual_coef"][0]},
+        "`krr_dual_coef` contains NaN": {"krr_dual_coef": np.full_like(a["krr_dual_coef"], np.nan)},
         "`n_targets` is 0": {"n_targets": np.array(0)},
-        "0 fits": {"dual_coef": a["dual_coef"][:0], "fit_cells": a["fit_cells"][:0]},
+        "0 fits": {"krr_dual_coef": a["krr_dual_coef"][:0], "fit_cells": a["fit_cells"][:0]},
+        "array `krr_dual_coef` is missing": {"krr_dual_coef": None},
+        "`fitted` is not valid JSON": {"fitted": np.array("{")},
+        "`fitted` holds the heads": {
+            "fitted": np.array(json.dumps({**json.loads(str(a["fitted"])), "heads": ["svr"]}))
+        },
+        "weights": {
+            "fitted": np.array(
+                json.dumps({**json.loads(str(a["fitted"])), "weights": {"krr": 0.5}})
+            )
+        },
     }
     # the posterior of a one-fit model
     cases.update(
         {
-            "it has `factor` but not `target_variance`": {"target_variance": None},
-            "`factor` has shape (80, 79)": {"factor": a["factor"][:, :-1]},
-            "and `target_variance` (2,)": {"target_variance": a["target_variance"][:-1]},
-            "`target_variance` is negative": {"target_variance": -a["target_variance"]},
+            "it has `krr_factor` but not `krr_target_variance`": {"krr_target_variance": None},
+            "`krr_factor` has shape (1, 80, 79)": {"krr_factor": a["krr_factor"][:, :, :-1]},
+            "`krr_target_variance` has shape (1, 2)": {
+                "krr_target_variance": a["krr_target_variance"][:, :-1]
+            },
+            "`krr_target_variance` is negative": {"krr_target_variance": -a["krr_target_variance"]},
         }
     )
     for phrase, change in cases.items():
         refused(tampered(saved, tmp_path, **change), re.escape(phrase))
     bagged = arrays_of(saved[0] / "plain.npz")
-    assert "factor" not in bagged
+    assert "krr_factor" not in bagged
     path = tampered(
         saved,
         tmp_path,
         "plain",
-        factor=np.eye(80),
-        target_variance=np.ones(bagged["dual_coef"].shape[2]),
+        krr_factor=np.eye(80)[None],
+        krr_target_variance=np.ones((1, bagged["krr_dual_coef"].shape[2])),
     )
     refused(path, re.escape("more than one fit"))
     path = tampered(saved, tmp_path, "plain", n_targets=np.array(5))
-    refused(path, re.escape("expected (fits, 80, 5)"))
+    refused(path, re.escape("expected (4, 80, 5)"))
 
 
 def test_params_are_checked_at_load(saved, tmp_path):
@@ -224,7 +263,8 @@ HOST = textwrap.dedent(
         except Exception as err:
             return f"unreadable: {type(err).__name__}: {err}"
         for name, ref in zip("AB", models):
-            arrays = [(m.Z_train_, ref.Z_train_), (m.dual_coef_, ref.dual_coef_),
+            arrays = [(m.Z_train_, ref.Z_train_),
+                      (m.heads_["krr"][0].dual_coef_, ref.heads_["krr"][0].dual_coef_),
                       (m.source_svd_.components_, ref.source_svd_.components_)]
             if all(np.array_equal(a, b) for a, b in arrays):
                 return name

@@ -8,7 +8,7 @@ from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
 from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 
 import scmodal as sm
-from scmodal.models._modality_predictor import bagging_halves
+from scmodal.models._bagging import bagging_halves
 from tests.snapshot import unchanged
 
 FAST = {"n_components_source": 30, "n_components_target": 10, "n_repeats": 1}
@@ -198,7 +198,15 @@ def test_bad_input_leaves_mudata_unchanged(mdata):
         (mdata, {"key_added": ""}, ValueError, "key_added"),
         (mdata, {"key_added": 3}, TypeError, "key_added"),
         (mdata, {"random_state": "0"}, TypeError, "random_state"),
-        (mdata, {"method": "svr"}, ValueError, "method"),
+        (mdata, {"method": "mlp"}, ValueError, "method"),
+        (mdata, {"method": []}, ValueError, "method"),
+        (mdata, {"method": ["krr", "krr"]}, ValueError, "method"),
+        (mdata, {"alpha": []}, ValueError, "alpha"),
+        (mdata, {"gamma": [0.1, -1.0]}, ValueError, "gamma"),
+        (mdata, {"C": 0}, ValueError, "C"),
+        (mdata, {"alpha": "big"}, ValueError, "alpha"),
+        (mdata, {"ensemble": "vote"}, ValueError, "ensemble"),
+        (mdata, {"cv": 1}, ValueError, "cv"),
         (mdata, {"n_components": 3}, TypeError, "n_components"),
     ]
     for obj, kwargs, error, match in cases:

@@ -1,4 +1,4 @@
-"""Cross-validation pieces for kernel ridge heads: the folds, and every alpha at once.
+"""Cross-validation of the regression heads: the folds, the grid search, every alpha at once.
 
 The folds follow scikit-learn: :class:`~sklearn.model_selection.GroupKFold` over batches
 when there are enough of them (cells of a batch never on both sides), else shuffled
@@ -10,12 +10,16 @@ eigendecomposition of the training kernel: ``K = Q Λ Qᵀ`` makes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold, KFold
 
-from .._backend import Namespace
+from .._backend import Namespace, to_device, to_numpy
+from .._progress import progress_bar
+from ._heads import Head
+from ._kernel_ridge import kernel_matrix
 
 
 def cv_folds(
@@ -85,3 +89,142 @@ def kernel_ridge_path(K: Any, Y: Any, K_new: Any, alphas: list[float], ns: Names
     KQ = xp.asarray(K_new, dtype=xp.float64) @ Q
     del Q
     return [KQ @ (QtY / (eigenvalues + float(alpha))[:, None]) for alpha in alphas]
+
+
+# more alphas than this: one eigendecomposition per fold serves them all; fewer: one
+# Cholesky each (on 2 CPU cores a float64 eigh of 3,000 cells costs ~17 float32 Cholesky
+# factorizations, and the path's K_new Q product more)
+EIGH_MIN_ALPHAS = 16
+
+
+def grid_points(head: Head, grids: dict[str, tuple[float, ...]]) -> list[dict[str, float]]:
+    """Every combination of ``head``'s parameter values, the first parameter slowest."""
+    points: list[dict[str, float]] = [{}]
+    for name in head.params:
+        points = [{**p, name: v} for p in points for v in grids[name]]
+    return points
+
+
+def cross_validate(
+    Z: Any,
+    T: Any,
+    Y: Any,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    heads: list[Head],
+    grids: dict[str, tuple[float, ...]],
+    kernel: str,
+    finish: Callable[[Any], Any],
+    ns: Namespace,
+    *,
+    show: bool = False,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Out-of-fold scores of every head at every point of its grid.
+
+    Parameters
+    ----------
+    Z, T
+        ``(m, k)`` z-scored source components and ``(m, s)`` regression targets of the
+        cells cross-validated.
+    Y
+        ``(m, p)`` targets of the same cells on the scale predictions are scored on.
+    folds
+        ``(train, validation)`` index pairs (:func:`cv_folds`).
+    heads, grids
+        The heads, and the values of each of their parameters.
+    kernel
+        Kernel of the kernel heads (``"rbf"`` or ``"linear"``).
+    finish
+        Maps regression outputs (``(cells, s)``) to predictions on ``Y``'s scale
+        (target SVD, inverse GaussRank, clipping).
+    ns
+        The array namespace of ``Z``.
+    show
+        Show a progress bar over the folds.
+
+    Returns
+    -------
+    ``(results, predictions)``: for each head name, ``results[name]`` holds ``params``
+    (its parameter names), ``grid`` (their values), ``rmse`` and ``pearson`` (arrays of
+    one axis per parameter: the RMSE and the mean per-feature Pearson r of its
+    out-of-fold predictions), ``best`` (the values of lowest RMSE) with ``best_rmse``
+    and ``best_pearson``; ``predictions[name]`` is its ``(m, p)`` out-of-fold prediction
+    at ``best``.
+    """
+    points = {h.name: grid_points(h, grids) for h in heads}
+    oof = {h.name: [ns.xp.zeros_like(T) for _ in points[h.name]] for h in heads}
+    gammas = sorted({g for h in heads if h.kernel for g in grids["gamma"]})
+    for train, valid in progress_bar(folds, desc="cross-validation folds", disable=not show):
+        tr, va = to_device(train, ns), to_device(valid, ns)
+        for gamma in gammas if gammas else [None]:
+            K_tr = K_va = None
+            if gamma is not None:
+                K_tr = kernel_matrix(Z[tr], Z[tr], kernel, gamma, ns)
+                K_va = kernel_matrix(Z[va], Z[tr], kernel, gamma, ns)
+            for head in heads:
+                mine = [i for i, p in enumerate(points[head.name]) if p.get("gamma") == gamma]
+                fold = (Z[tr], T[tr], Z[va], K_tr, K_va)
+                preds = _fold_predictions(head, [points[head.name][i] for i in mine], fold, ns)
+                for i, pred in zip(mine, preds, strict=True):
+                    oof[head.name][i][va] = pred
+            del K_tr, K_va
+    results, predictions = {}, {}
+    for head in heads:
+        errors, correlations, predictions[head.name] = _scores(oof.pop(head.name), Y, finish)
+        best = int(np.argmin(errors))
+        shape = tuple(len(grids[name]) for name in head.params)
+        results[head.name] = {
+            "params": list(head.params),
+            "grid": {name: list(grids[name]) for name in head.params},
+            "rmse": np.reshape(errors, shape),
+            "pearson": np.reshape(correlations, shape),
+            "best": dict(points[head.name][best]),
+            "best_rmse": errors[best],
+            "best_pearson": correlations[best],
+            "n_cells": Z.shape[0],
+            "n_folds": len(folds),
+        }
+    return results, predictions
+
+
+def _fold_predictions(
+    head: Head, points: list[dict[str, float]], fold: tuple, ns: Namespace
+) -> list[Any]:
+    """Validation predictions of ``head`` at each of ``points`` in one fold.
+
+    ``fold`` is ``(Z_train, T_train, Z_valid, K_train, K_valid)`` (the kernels ``None``
+    for a head that takes no kernel). Kernel ridge with many ``alpha`` values takes them
+    all from one eigendecomposition (:func:`kernel_ridge_path`).
+    """
+    Z_tr, T_tr, Z_va, K_tr, K_va = fold
+    if head.name == "krr" and len(points) >= EIGH_MIN_ALPHAS:
+        path = kernel_ridge_path(K_tr, T_tr, K_va, [p["alpha"] for p in points], ns)
+        return [pred.astype(T_tr.dtype) for pred in path]
+    out = []
+    for point in points:
+        model = head.build(point)
+        if head.kernel:
+            pred = model.fit(K_tr, T_tr).predict(K_va)
+        else:
+            pred = model.fit(Z_tr, T_tr).predict(Z_va)
+        out.append(ns.xp.asarray(pred, dtype=T_tr.dtype).reshape(Z_va.shape[0], -1))
+    return out
+
+
+def _scores(
+    predictions: list[Any], Y: Any, finish: Callable[[Any], Any]
+) -> tuple[list[float], list[float], Any]:
+    """RMSE and mean per-feature Pearson r of each out-of-fold prediction (mapped by
+    ``finish``), and the mapped prediction of the lowest RMSE (the first, on a tie)."""
+    from ..metrics import pearson, rmse
+
+    errors: list[float] = []
+    correlations: list[float] = []
+    best = None
+    for pred in predictions:
+        P = finish(pred)
+        errors.append(float(rmse(Y, P)))
+        correlations.append(float(np.nanmean(to_numpy(pearson(Y, P, axis=0)))))
+        if errors[-1] < min(errors[:-1], default=np.inf):
+            best = P
+        del P
+    return errors, correlations, best

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import Tags
 
-from .._backend import Namespace, available_memory, get_namespace, is_gpu_array
+from .._backend import Namespace, available_memory, get_namespace, is_gpu_array, to_device
 from .._typing import Array, ArrayLike
 from ..ops._kernels import linear_kernel, rbf_kernel
 from ._input import check_input, check_n_features, check_targets
@@ -196,6 +196,17 @@ def _converted(A: Any, dtype: Any, ns: Namespace) -> bool:
     return A.dtype != dtype or is_gpu_array(A) != ns.is_gpu
 
 
+def _factorizable(K: Any, dtype: Any, ns: Namespace) -> bool:
+    """Whether the kernel matrix ``K`` can be factorized in place: C-ordered, ``dtype``, on
+    ``ns``'s device, and owning its data (not a view of another array)."""
+    return (
+        K.dtype == dtype
+        and is_gpu_array(K) == ns.is_gpu
+        and bool(K.flags.c_contiguous)
+        and K.base is None
+    )
+
+
 def check_number(value: Any, name: str, *, positive: bool = False) -> float:
     """A finite real number ≥ 0 (> 0 with ``positive``), or an error naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -245,11 +256,27 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     gamma
         RBF width; ``None`` means ``1 / n_features`` (scikit-learn's default). An RBF
         length scale ``ℓ`` is ``gamma = 1 / (2 ℓ²)``.
+    copy_X
+        With ``kernel="precomputed"``: ``True`` (default) factorizes a copy of the kernel
+        matrix given to ``fit``; ``False`` factorizes it in place when it is a C-ordered
+        array of the compute dtype (no second ``n × n`` array; the matrix given is
+        overwritten), as :class:`ModalityPredictor` does with the kernel it builds.
+    posterior
+        Keep the Cholesky factor (``n × n``) after ``fit``, so that
+        ``predict(X, return_std=True)`` gives the Gaussian-process posterior standard
+        deviation of each prediction.
 
     Attributes
     ----------
     dual_coef_
         ``(n_train, n_targets)`` (or ``(n_train,)`` for 1-D ``y``) coefficients ``C``.
+    factor_
+        With ``posterior=True``: an ``n × n`` array whose lower triangle is the Cholesky
+        factor of ``K + alpha·I``; else ``None``.
+    target_variance_
+        With ``posterior=True``: the Gaussian-process prior variance of each target
+        column, by maximum likelihood given ``alpha``: ``yᵀ (K + αI)⁻¹ y / n``; else
+        ``None``.
     X_fit_
         The training rows, kept for the kernel at prediction time (``None`` with
         ``kernel="precomputed"``).
@@ -270,10 +297,20 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, alpha: float = 1.0, kernel: str = "rbf", gamma: float | None = None) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        kernel: str = "rbf",
+        gamma: float | None = None,
+        *,
+        copy_X: bool = True,
+        posterior: bool = False,
+    ) -> None:
         self.alpha = alpha
         self.kernel = kernel
         self.gamma = gamma
+        self.copy_X = copy_X
+        self.posterior = posterior
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -306,6 +343,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         alpha, kernel = _check_params(
             self.alpha, self.kernel, self.gamma, (*KERNELS, "precomputed")
         )
+        for name in ("copy_X", "posterior"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"`{name}` must be True or False; got {getattr(self, name)!r}.")
         X = check_input(X, "X", accept_sparse=False)
         y = check_targets(y, "y", self)
         if y.shape[0] != X.shape[0]:
@@ -321,12 +361,14 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         itemsize = np.dtype(dtype).itemsize
         n_targets = 1 if y.ndim == 1 else y.shape[1]
         converted = _converted(y, dtype, ns) * n_targets
+        in_place = kernel == "precomputed" and not self.copy_X and _factorizable(X, dtype, ns)
         if kernel != "precomputed":  # a precomputed kernel is copied: the kernel counted
             converted += _converted(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
             X.shape[0],
-            lambda n: kernel_ridge_fit_bytes(
-                n, n_targets, itemsize, gpu=ns.is_gpu, n_converted=converted
+            lambda n: (
+                kernel_ridge_fit_bytes(n, n_targets, itemsize, gpu=ns.is_gpu, n_converted=converted)
+                - in_place * itemsize * n * n
             ),
             ns,
             task=lambda n: (
@@ -335,20 +377,35 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             ),
             advice=fit_advice(ns),
         )
-        if kernel == "precomputed":  # a copy: the factorization overwrites its input
-            K = ns.xp.array(X, dtype=dtype, order="C", copy=True)
+        n_train = X.shape[0]
+        if kernel == "precomputed":  # the factorization overwrites its input
+            K = X if in_place else ns.xp.array(X, dtype=dtype, order="C", copy=True)
             X = None
         else:
             X = ns.xp.asarray(X, dtype=dtype)
             K = kernel_matrix(X, X, kernel, gamma, ns)
-        self.dual_coef_ = cholesky_solve(K, ns.xp.asarray(y, dtype=dtype), alpha, ns)
+        y = ns.xp.asarray(y, dtype=dtype)
+        if self.posterior:
+            self.dual_coef_, self.factor_ = cholesky_solve(K, y, alpha, ns, keep_factor=True)
+            # the prior variance of each target by maximum likelihood: yᵀ (K + αI)⁻¹ y / n
+            product = y.astype(ns.xp.float64) * self.dual_coef_
+            self.target_variance_ = product.sum(axis=0) / n_train
+        else:
+            self.dual_coef_ = cholesky_solve(K, y, alpha, ns)
+            self.factor_ = self.target_variance_ = None
         del K
-        self.n_features_in_ = y.shape[0] if X is None else X.shape[1]
+        self.n_features_in_ = n_train if X is None else X.shape[1]
         self.X_fit_ = X
         self.gamma_ = None if kernel == "precomputed" else gamma
         return self
 
-    def predict(self, X: Array | ArrayLike) -> Array:
+    def predict(
+        self,
+        X: Array | ArrayLike,
+        *,
+        return_std: bool = False,
+        diagonal: float | Array | ArrayLike | None = None,
+    ) -> Array | tuple[Array, Array]:
         """Predict the targets of new rows: ``K(X, X_fit_) @ dual_coef_``.
 
         Parameters
@@ -356,10 +413,18 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         X
             Dense array with the training data's number of features; with
             ``kernel="precomputed"``, the kernel rows ``(n, n_train)`` of the new rows.
+        return_std
+            Also return the Gaussian-process posterior standard deviation of every
+            prediction, ``sqrt(σ_j² (k(x, x) − k_xᵀ (K + αI)⁻¹ k_x))`` with ``σ_j²`` the
+            target's ``target_variance_`` (needs ``posterior=True``).
+        diagonal
+            With ``return_std`` and ``kernel="precomputed"``: ``k(x, x)`` of every new
+            row, a number or one value per row (1 for an RBF kernel).
 
         Returns
         -------
-        Predictions on the device of the training data, in its compute dtype.
+        Predictions on the device of the training data, in its compute dtype; with
+        ``return_std``, also their standard deviations (float64, same shape).
 
         Examples
         --------
@@ -368,20 +433,33 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         >>> X = np.arange(10.0).reshape(5, 2)
         >>> KernelRidge(kernel="linear").fit(X, X[:, 0]).predict(X[:2]).shape
         (2,)
+        >>> model = KernelRidge(gamma=0.1, posterior=True).fit(X, X[:, 0])
+        >>> mean, std = model.predict(X[:2] + 0.5, return_std=True)
+        >>> bool((std > 0).all())
+        True
         """
         if not hasattr(self, "dual_coef_"):
             raise NotFittedError("This KernelRidge is not fitted yet; call `fit` first.")
+        if return_std and getattr(self, "factor_", None) is None:
+            raise ValueError(
+                "`return_std=True` needs the Cholesky factor: fit with `posterior=True`."
+            )
         X = check_input(X, "X", accept_sparse=False)
         check_n_features(X, self.n_features_in_, self)
         ns = get_namespace(self.dual_coef_)
+        xp = ns.xp
         dtype = self.dual_coef_.dtype
         n_train, n_predict = self.dual_coef_.shape[0], X.shape[0]
         n_targets = 1 if self.dual_coef_.ndim == 1 else self.dual_coef_.shape[1]
+        if return_std:
+            diagonal = self._diagonal(X, diagonal, ns)
         converted = _converted(X, dtype, ns) * X.shape[1]
+        # with the std: a triangular solve of each block (n_train per row, and its square)
+        per_row = n_train * (1 + 3 * return_std)
         check_kernel_memory(
             n_predict,
             lambda n: kernel_ridge_predict_bytes(
-                n, n_train, n_targets, dtype.itemsize, n_converted=converted
+                n, per_row, n_targets * (1 + 2 * return_std), dtype.itemsize, n_converted=converted
             ),
             ns,
             task=lambda n: (
@@ -390,15 +468,43 @@ class KernelRidge(RegressorMixin, BaseEstimator):
             cells="cells",
             advice=PREDICT_ADVICE,
         )
-        X = ns.xp.asarray(X, dtype=dtype)
-        out = ns.xp.empty((n_predict, *self.dual_coef_.shape[1:]), dtype=dtype)
-        step = block_rows(n_predict, dtype.itemsize * n_train)
+        X = xp.asarray(X, dtype=dtype)
+        out = xp.empty((n_predict, *self.dual_coef_.shape[1:]), dtype=dtype)
+        std = xp.empty(out.shape, dtype=xp.float64) if return_std else None
+        step = block_rows(n_predict, dtype.itemsize * per_row)
         for start in range(0, n_predict, step):  # one block of kernel rows at a time
             rows = slice(start, start + step)
             if self.X_fit_ is None:  # kernel="precomputed": X holds the kernel rows
-                ns.xp.matmul(X[rows], self.dual_coef_, out=out[rows])
-                continue
-            K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
-            ns.xp.matmul(K, self.dual_coef_, out=out[rows])
+                K = X[rows]
+            else:
+                K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
+            xp.matmul(K, self.dual_coef_, out=out[rows])
+            if return_std:
+                v = posterior_variance(K, self.factor_, diagonal[rows], ns)
+                variance = self.target_variance_
+                std[rows] = xp.sqrt(v * variance if variance.ndim == 0 else v[:, None] * variance)
             del K
-        return out
+        return (out, std) if return_std else out
+
+    def _diagonal(self, X: Any, diagonal: Any, ns: Namespace) -> Any:
+        """``k(x, x)`` of every row of ``X`` (float64, on the model's device)."""
+        xp = ns.xp
+        if self.kernel == "rbf":
+            return xp.ones(X.shape[0])
+        if self.kernel == "linear":
+            X = xp.asarray(X, dtype=xp.float64)
+            return (X * X).sum(axis=1)
+        if diagonal is None:
+            raise ValueError(
+                "with kernel='precomputed', `return_std=True` needs `diagonal`: k(x, x) of "
+                "every new row (1 for an RBF kernel)."
+            )
+        if isinstance(diagonal, numbers.Real) and not isinstance(diagonal, bool):
+            diagonal = np.full(X.shape[0], float(diagonal))
+        diagonal = xp.asarray(to_device(diagonal, ns), dtype=xp.float64)
+        if diagonal.shape != (X.shape[0],):
+            raise ValueError(
+                f"`diagonal` must be a number or one value per row of `X` ({X.shape[0]}); "
+                f"got shape {diagonal.shape}."
+            )
+        return diagonal

@@ -1,4 +1,7 @@
-"""The NeurIPS 2021 GEX→ADT winning pipeline as one estimator on arrays."""
+"""The modality-prediction pipeline as one estimator on arrays: it composes the source
+SVD, the per-cell z-score, the target transform, the regression heads (``_heads.py``)
+fitted on all cells or bagged (``_bagging.py``), chosen by cross-validation
+(``_cross_validation.py``) and blended (``_ensemble.py``)."""
 
 from __future__ import annotations
 
@@ -20,28 +23,39 @@ from .._backend import (
     is_gpu_array,
     is_sparse,
     to_device,
-    to_numpy,
 )
 from .._progress import progress_bar
 from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int, check_seed
+from ._bagging import BAGGING, bagging_halves
+from ._cross_validation import cross_validate, cv_folds, grid_points
+from ._ensemble import ENSEMBLES, blend_weights
 from ._gaussrank import GaussRankScaler
+from ._heads import HEADS, Head, check_grid, heads_of
 from ._input import check_input, check_n_features, check_targets
 from ._kernel_ridge import (
+    KERNELS,
     PREDICT_ADVICE,
-    _check_params,
     block_rows,
     check_kernel_memory,
-    cholesky_solve,
     fit_advice,
     kernel_matrix,
-    posterior_variance,
 )
 from ._model_file import read_model, write_model
+from ._predictor_memory import (
+    cross_validation_bytes,
+    modality_predictor_fit_bytes,
+    modality_predictor_predict_bytes,
+    predict_row_bytes,
+)
 from ._tsvd import TruncatedSVD
 
 TARGET_TRANSFORMS = (None, "gaussrank")
 PROGRESS_MIN_CELLS = 5000
+# cells cross-validated by default: all up to this many, beyond it this many or 30 % of
+# the training cells, whichever is more (the grid search then costs at most ~2 fits)
+CV_MIN_CELLS = 2000
+CV_SHARE = 0.3
 
 
 def _synchronize(ns: Namespace) -> None:
@@ -61,57 +75,6 @@ def zscore_rows(A: Any, ns: Namespace) -> Any:
     return A
 
 
-BAGGING = ("batches", "cells", None)
-
-
-def bagging_halves(
-    n: int, groups: Any, n_repeats: int, seed: int | None, bagging: str | None = None
-) -> list[np.ndarray]:
-    """Training-cell indices of every fit.
-
-    ``bagging=None``: one fit on all ``n`` cells. ``"cells"``: each repeat splits a random
-    permutation of the cells into two halves. ``"batches"`` (the winner's scheme): each
-    repeat shuffles the list of ``groups`` and splits it in half; without ``groups``,
-    random halves of the cells; with a single group, one fit on all cells (there is
-    nothing to split: the winner's code then fits every cell each time).
-    """
-    if bagging not in BAGGING:
-        raise ValueError(f"`bagging` must be one of {BAGGING}; got {bagging!r}.")
-    rng = np.random.default_rng(seed)
-    if bagging is None:
-        return [np.arange(n)]
-    if bagging == "cells":
-        groups = None
-    if groups is not None:
-        groups = np.asarray(to_numpy(groups))
-        if groups.shape != (n,):
-            raise ValueError(f"`groups` must have one entry per training cell ({n}).")
-        if len(np.unique(groups)) < 2:
-            warnings.warn(
-                "the training cells come from one group (batch): halves of the batches "
-                "leave nothing to split, so one fit on all training cells (as the "
-                "winner's code does); `bagging='cells'` bags over random halves instead.",
-                UserWarning,
-                stacklevel=4,
-            )
-            return [np.arange(n)]
-    fits = []
-    if groups is None:
-        if n < 2:
-            raise ValueError(f"bagging needs at least 2 training cells; got {n}.")
-        for _ in range(n_repeats):
-            order = rng.permutation(n)
-            fits += [np.sort(order[: n // 2]), np.sort(order[n // 2 :])]
-        return fits
-    names = np.unique(groups)
-    for _ in range(n_repeats):
-        shuffled = rng.permutation(names)
-        half = len(names) // 2
-        for part in (shuffled[:half], shuffled[half:]):
-            fits.append(np.flatnonzero(np.isin(groups, part)))
-    return fits
-
-
 def _cap(n: int | None, shape: tuple[int, int], name: str, what: str) -> int | None:
     """``n`` components of the ``what`` SVD of a ``shape`` matrix, capped with a warning."""
     limit = min(shape) - 1
@@ -127,124 +90,45 @@ def _cap(n: int | None, shape: tuple[int, int], name: str, what: str) -> int | N
     return limit
 
 
-def predict_row_bytes(
-    n_train: int, n_scores: int, n_targets: int, itemsize: int, *, posterior: bool = False
-) -> int:
-    """Working bytes of one predicted cell inside a prediction block.
-
-    Its kernel row (``n_train``), one fit's ``n_scores`` regression outputs and their
-    ``n_targets`` predictions in the compute dtype, then those predictions, their sum and
-    their sum of squares over the fits in float64. With ``posterior`` (one fit on all
-    cells), also its triangular solve against the Cholesky factor (``n_train``, and two
-    float64 copies to square and sum it) and the standard deviations (``n_targets``,
-    and four float64 arrays of them for the inverse GaussRank).
-    """
-    row = itemsize * (n_train + n_scores + n_targets) + 8 * 3 * n_targets
-    if posterior:
-        row += itemsize * n_train + 16 * n_train + 8 * 4 * n_targets
-    return row
-
-
-def modality_predictor_predict_bytes(
-    n_predict: int,
-    n_train: int,
-    n_components: int,
-    n_scores: int,
-    n_targets: int,
-    itemsize: int,
-    *,
-    posterior: bool = False,
-) -> int:
-    """Bytes :meth:`ModalityPredictor.predict` allocates for ``n_predict`` cells.
-
-    Two phases, the larger counts: the z-scored source components (``n_predict ×
-    n_components``, and one array of their size while they are standardized); then
-    those components, the mean and standard deviation (``n_predict × n_targets`` each)
-    and one block of :func:`~scmodal.models._kernel_ridge.block_rows` cells, each of
-    :func:`predict_row_bytes` (with ``posterior``: a model of one fit on all cells, whose
-    standard deviation is the posterior one). Vectors of length ``n_predict`` are left
-    out, and so is what the source SVD's ``transform`` needs beyond its result.
+def cv_cell_count(n: int, cv_cells: int | None) -> int:
+    """Training cells the cross-validation uses: ``cv_cells``, or by default all up to
+    2,000 and beyond that ``max(2000, 0.3 n)``.
 
     Examples
     --------
-    >>> from scmodal.models._modality_predictor import modality_predictor_predict_bytes
-    >>> modality_predictor_predict_bytes(1000, 5000, 300, 70, 134, 4) / 1e6
-    26.304
+    >>> cv_cell_count(500, None), cv_cell_count(5000, None), cv_cell_count(20000, None)
+    (500, 2000, 6000)
     """
-    components = itemsize * n_predict * n_components
-    row_bytes = predict_row_bytes(n_train, n_scores, n_targets, itemsize, posterior=posterior)
-    block = block_rows(n_predict, row_bytes) * row_bytes
-    return max(2 * components, components + 2 * itemsize * n_predict * n_targets + block)
-
-
-def modality_predictor_fit_bytes(
-    n_train: int,
-    largest_fit: int,
-    n_fits: int,
-    n_components: int,
-    n_scores: int,
-    itemsize: int,
-    *,
-    gpu: bool = False,
-    n_predict: int = 0,
-    n_targets: int = 0,
-) -> int:
-    """Bytes the kernel ridge part of :meth:`ModalityPredictor.fit` allocates.
-
-    Kept through the fits: the z-scored components of the training cells
-    (``n_train × n_components``), their ``n_scores`` regression targets, the
-    coefficients and cell masks of the ``n_fits`` fits, and the components of the
-    ``n_predict`` cells to predict afterwards (``tl.predict_modality``). During the fit on
-    the largest half (``largest_fit`` cells, ``h``): its ``h × h`` kernel, built from the
-    half's components and factorized in place (on the GPU, plus cupy's ``h × h``
-    Cholesky factor), then the half's targets and their solution. With ``n_predict``,
-    the prediction that follows counts as in :func:`modality_predictor_predict_bytes`
-    if it needs more (with one fit on all cells, next to the ``n × n`` Cholesky factor
-    that the fit keeps). Vectors of length ``n_train`` are left out, and so is the source
-    SVD before (``n × n_components`` sketches, small next to the kernel of half the
-    cells).
-
-    Examples
-    --------
-    >>> from scmodal.models._modality_predictor import modality_predictor_fit_bytes
-    >>> modality_predictor_fit_bytes(6000, 3000, 2, 50, 20, 4) / 1e6  # 36 MB kernel
-    39.252
-    """
-    kept = itemsize * n_train * (n_components + n_scores + n_fits * n_scores)
-    kept += 0 if gpu else n_fits * n_train  # the cell masks are host arrays
-    h = largest_fit
-    squares = 2 if gpu else 1
-    # the kernel is built from the fit's components, then solved for its targets
-    one_fit = itemsize * (squares * h * h + h * max(n_components, 2 * n_scores))
-    fitting = kept + itemsize * n_predict * n_components + one_fit
-    if not n_predict:
-        return fitting
-    single = n_fits == 1 and h == n_train  # its Cholesky factor stays, for the std
-    predicting = modality_predictor_predict_bytes(
-        n_predict, n_train, n_components, n_scores, n_targets, itemsize, posterior=single
-    )
-    return max(fitting, kept + single * itemsize * n_train * n_train + predicting)
+    if cv_cells is not None:
+        return min(n, cv_cells)
+    return min(n, max(CV_MIN_CELLS, int(CV_SHARE * n)))
 
 
 class ModalityPredictor(RegressorMixin, BaseEstimator):
-    """Predict one modality from another: the NeurIPS 2021 GEX→ADT winning pipeline.
+    """Predict one modality from another: the NeurIPS 2021 GEX→ADT pipeline, with heads.
 
     Fit: truncated SVD of the source (over the training cells and any unlabeled cells
     given, as the winner fitted it on train + test), per-cell z-score of the components,
-    truncated SVD of the training targets, then kernel ridge regression (RBF kernel):
-    by default one fit on all training cells; with ``bagging``, ``2 × n_repeats`` fits on
-    halves of the training cells — halves of the shuffled list of ``groups`` (batches),
-    as the winner did, or random halves. Each fit builds the kernel of its own cells and
-    factorizes it in place.
+    truncated SVD of the training targets, then one or more regression heads from the
+    components to the target SVD scores: ``"krr"``, kernel ridge regression with an RBF
+    kernel (the winner's head), and ``"svr"``, epsilon-support vector regression on the
+    same kernel. By default each head is fitted once on all training cells; with
+    ``bagging``, ``2 × n_repeats`` times on halves of the training cells — halves of the
+    shuffled list of ``groups`` (batches), as the winner did, or random halves. Each fit
+    builds the kernel of its own cells once for every kernel head.
+    Parameters given as a list (or ``"auto"``) are chosen by ``cv``-fold cross-validation
+    on the training cells (grouped by ``groups`` when there are several), scored by the
+    RMSE of the out-of-fold predictions; with several heads and ``ensemble="stack"``, the
+    out-of-fold predictions also fit the heads' blending weights.
     Predict: every fit's prediction mapped back through the target SVD (and the GaussRank
-    reference with ``target_transform="gaussrank"``), clipped at ``clip_min``, then the
-    mean over fits, for one bounded block of cells at a time. With ``return_std=True``,
-    also a per-cell, per-target standard deviation: the spread over the bagged fits, or,
-    for one fit, the Gaussian-process posterior standard deviation of kernel ridge
-    regression (from the Cholesky factor the fit keeps). Before the kernels are
-    allocated, ``fit`` and ``predict`` compare the memory they need with the memory
-    available; if it will not fit, a ``MemoryError`` says how much they need and how
-    many cells would fit.
+    reference with ``target_transform="gaussrank"``), clipped at ``clip_min``, the mean
+    over the fits of a head, then the heads' weighted blend, for one bounded block of
+    cells at a time. With ``return_std=True``, also a per-cell, per-target standard
+    deviation: the spread over the bagged fits, or, for one kernel ridge fit, the
+    Gaussian-process posterior standard deviation (from the Cholesky factor the fit
+    keeps); for a blend, the blend of the heads' ones. Before the kernels are allocated,
+    ``fit`` and ``predict`` compare the memory they need with the memory available; if it
+    will not fit, a ``MemoryError`` says how much they need and how many cells would fit.
     Works on numpy/scipy and on cupy/cupyx input (the device follows the data). A
     scikit-learn regressor: ``score`` is the R² of :meth:`predict`, so it works in
     ``Pipeline`` and ``GridSearchCV``; 1-D targets give 1-D predictions.
@@ -256,9 +140,27 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     n_components_target
         Target SVD components (winner: 70); ``None`` regresses the targets directly, as
         does a single target.
-    kernel, gamma, alpha
-        Kernel ridge head: ``"rbf"`` with ``gamma = 1/(2·10²) = 0.005`` (length scale 10)
-        and ``alpha = 0.2`` by default; see :class:`KernelRidge`.
+    method
+        A head, ``"krr"`` or ``"svr"``, or a list of heads to blend, e.g.
+        ``["krr", "svr"]``.
+    kernel
+        Kernel of the heads: ``"rbf"`` (``exp(-gamma ‖x − y‖²)``) or ``"linear"``.
+    gamma
+        RBF width of every head (winner: ``1/(2·10²) = 0.005``, length scale 10).
+    alpha
+        Kernel ridge penalty (winner: 0.2).
+    C, epsilon
+        SVR penalty and width of its insensitive tube (on the scale of the regression
+        targets, the target SVD scores).
+    ensemble
+        With several heads: ``"stack"`` (default) blends them with non-negative weights
+        fitted on out-of-fold predictions, or uses the best head alone (with a warning)
+        if no blend beats it there; ``"mean"``: equal weights.
+    cv
+        Folds of the cross-validation (≥ 2).
+    cv_cells
+        Training cells the cross-validation uses (a random subset, the same for every
+        head and grid point); ``None``: all up to 2,000, else ``max(2000, 0.3 n)``.
     n_repeats
         Bagging repeats; each gives two fits (two halves). Unused without bagging.
     bagging
@@ -272,9 +174,13 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         ``None`` or ``"gaussrank"``: train on GaussRank-transformed targets and map
         predictions back with the training reference.
     random_state
-        Seed of the SVD sketches and of the bagging halves.
+        Seed of the SVD sketches, the bagging halves and the cross-validation folds.
     progress
-        Show a progress bar over the fits; ``None``: when there are ≥ 5,000 training cells.
+        Show progress bars over the folds and fits; ``None``: with ≥ 5,000 training cells.
+
+    ``gamma``, ``alpha``, ``C`` and ``epsilon`` each take a number, a list of numbers (a
+    grid: every combination a head reads is cross-validated and the lowest RMSE chosen)
+    or ``"auto"``: ``gamma`` 0.00125–0.02, ``alpha`` 0.05–1, ``C`` 0.3–30 (5 values).
 
     Attributes
     ----------
@@ -285,11 +191,21 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         The fitted :class:`GaussRankScaler`, or ``None``.
     Z_train_
         ``(n_train, k)`` z-scored source components of the training cells.
-    dual_coef_
-        ``(n_fits, n_train, t)`` kernel ridge coefficients of every fit (zero for the
-        cells a fit did not use).
+    heads_
+        For each head name, its fitted estimators, one per fit (a :class:`KernelRidge` or
+        :class:`SVR` on the precomputed kernel of that fit's cells).
     fit_cells_
         ``(n_fits, n_train)`` boolean: the cells each fit used.
+    best_params_
+        For each head, the parameter values it was fitted with (chosen by
+        cross-validation where a grid was given).
+    cv_results_
+        ``None`` without cross-validation; else for each head its ``params``, ``grid``,
+        ``rmse`` and ``pearson`` (out-of-fold RMSE and mean per-feature Pearson r, one
+        axis per parameter), ``best``, ``best_rmse``, ``best_pearson``, ``n_cells`` and
+        ``n_folds``.
+    weights_
+        For each head, its weight in the blend (1.0 for a single head).
     n_features_in_
         Number of source features seen in :meth:`fit`.
     n_targets_
@@ -326,10 +242,14 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     >>> mdata = sm.datasets.bmmc_cite()
     >>> train = mdata.obs["is_train"].to_numpy()
     >>> X, Y = mdata["rna"].X, mdata["prot"].X
-    >>> model = sm.models.ModalityPredictor(50, 20, n_repeats=1)
+    >>> model = sm.models.ModalityPredictor(50, 20)
     >>> model = model.fit(X[train], Y[train], X_unlabeled=X[~train])
     >>> model.predict(X[~train]).shape
     (289, 134)
+    >>> model = sm.models.ModalityPredictor(50, 20, method=["krr", "svr"], alpha=[0.1, 0.5])
+    >>> model = model.fit(X[train], Y[train])
+    >>> sorted(model.weights_), sorted(model.cv_results_["krr"]["grid"])
+    (['krr', 'svr'], ['alpha', 'gamma'])
     """
 
     def __init__(
@@ -337,9 +257,15 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         n_components_source: int = 300,
         n_components_target: int | None = 70,
         *,
+        method: str | list[str] = "krr",
         kernel: str = "rbf",
-        gamma: float = 0.005,
-        alpha: float = 0.2,
+        gamma: float | list[float] | str = 0.005,
+        alpha: float | list[float] | str = 0.2,
+        C: float | list[float] | str = 1.0,
+        epsilon: float | list[float] | str = 0.1,
+        ensemble: str = "stack",
+        cv: int = 3,
+        cv_cells: int | None = None,
         n_repeats: int = 5,
         bagging: str | None = None,
         clip_min: float | None = 0.0,
@@ -349,9 +275,15 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     ) -> None:
         self.n_components_source = n_components_source
         self.n_components_target = n_components_target
+        self.method = method
         self.kernel = kernel
         self.gamma = gamma
         self.alpha = alpha
+        self.C = C
+        self.epsilon = epsilon
+        self.ensemble = ensemble
+        self.cv = cv
+        self.cv_cells = cv_cells
         self.n_repeats = n_repeats
         self.bagging = bagging
         self.clip_min = clip_min
@@ -364,22 +296,43 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         # tuned for GEX → ADT, not for any regression: each cell's SVD components are
-        # z-scored (its scale is dropped), predictions are clipped at 0 and every fit sees
-        # half the cells; on scikit-learn's 10-feature check data the defaults reach R² ≈ 0.2
+        # z-scored (its scale is dropped), predictions are clipped at 0; on
+        # scikit-learn's 10-feature check data the defaults reach R² ≈ 0.2
         tags.regressor_tags.poor_score = True
         return tags
 
     # --- validation -------------------------------------------------------------------
+    def _heads(self) -> list[Head]:
+        return [HEADS[name] for name in heads_of(self.method)]
+
+    def _grids(self) -> dict[str, tuple[float, ...]]:
+        """The values of every head parameter (one value: no cross-validation of it)."""
+        grids = {}
+        for name in ("gamma", "alpha", "C", "epsilon"):
+            auto = next((h.auto[name] for h in HEADS.values() if name in h.auto), ())
+            grids[name] = check_grid(getattr(self, name), name, auto)
+            if name == "epsilon" and self.epsilon == "auto":
+                raise ValueError("`epsilon` has no 'auto' grid: give a number or a list.")
+        if self.kernel == "linear":  # gamma is unused
+            grids["gamma"] = grids["gamma"][:1]
+        return grids
+
     def _check_params(self) -> None:
         check_int(self.n_components_source, "n_components_source", minimum=1)
         if self.n_components_target is not None:
             check_int(self.n_components_target, "n_components_target", minimum=1)
         check_int(self.n_repeats, "n_repeats", minimum=1)
+        check_int(self.cv, "cv", minimum=2)
+        if self.cv_cells is not None:
+            check_int(self.cv_cells, "cv_cells", minimum=2)
         if self.bagging not in BAGGING:
             raise ValueError(f"`bagging` must be one of {BAGGING}; got {self.bagging!r}.")
-        if self.gamma is None:
-            raise ValueError("`gamma` must be a positive number (winner: 0.005).")
-        _check_params(self.alpha, self.kernel, self.gamma)
+        if not isinstance(self.kernel, str) or self.kernel not in KERNELS:
+            raise ValueError(f"`kernel` must be one of {KERNELS}; got {self.kernel!r}.")
+        self._heads()
+        self._grids()
+        if not isinstance(self.ensemble, str) or self.ensemble not in ENSEMBLES:
+            raise ValueError(f"`ensemble` must be one of {ENSEMBLES}; got {self.ensemble!r}.")
         if self.target_transform not in TARGET_TRANSFORMS:
             raise ValueError(
                 f"`target_transform` must be one of {TARGET_TRANSFORMS}; "
@@ -394,6 +347,11 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         if self.progress not in (None, True, False):
             raise TypeError(f"`progress` must be True, False or None; got {self.progress!r}.")
 
+    def _cross_validates(self, heads: list[Head], grids: dict[str, tuple[float, ...]]) -> bool:
+        """Whether the fit runs a cross-validation: a grid to search, or a stack to fit."""
+        searched = any(len(grids[p]) > 1 for h in heads for p in h.params)
+        return searched or (len(heads) > 1 and self.ensemble == "stack")
+
     def _check_fit_memory(
         self,
         source_shape: tuple[int, int],
@@ -402,8 +360,10 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         predict_all: bool,
         itemsize: int,
         ns: Namespace,
+        heads: list[Head],
+        grids: dict[str, tuple[float, ...]],
     ) -> None:
-        """``MemoryError`` (how much, how many training cells fit) if the fits will not fit."""
+        """``MemoryError`` (how much, how many training cells fit) if the fit will not fit."""
         n_train, n_targets = target_shape
         n_components = min(self.n_components_source, min(source_shape) - 1)
         n_scores = n_targets
@@ -411,12 +371,14 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             n_scores = min(self.n_components_target, min(target_shape) - 1)
         largest = max(len(half) for half in halves)
         n_other = source_shape[0] - n_train if predict_all else 0
+        cv = self._cross_validates(heads, grids)
+        n_points = sum(len(grid_points(h, grids)) for h in heads)
 
         def largest_fit(n: int) -> int:  # in proportion (for random halves: ⌈n/2⌉)
             return (2 * n * largest + n_train) // (2 * n_train)
 
         def need(n: int) -> int:
-            return modality_predictor_fit_bytes(
+            fitting = modality_predictor_fit_bytes(
                 n,
                 largest_fit(n),
                 len(halves),
@@ -426,7 +388,24 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                 gpu=ns.is_gpu,
                 n_predict=n_other + n if predict_all else 0,
                 n_targets=n_targets,
+                n_heads=len(heads),
+                n_work=max(h.work for h in heads),
             )
+            if not cv:
+                return fitting
+            m = cv_cell_count(n, self.cv_cells)
+            searching = cross_validation_bytes(
+                n,
+                m,
+                self.cv,
+                n_points,
+                n_components,
+                n_scores,
+                n_targets,
+                itemsize,
+                n_heads=len(heads),
+            )
+            return max(fitting, searching)
 
         def task(n: int) -> str:
             h = largest_fit(n)
@@ -436,9 +415,10 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                 if len(halves) == 1
                 else f"{len(halves)} fits on up to {h:,} cells: {h:,} × {h:,} kernels"
             )
+            search = f", cross-validating {n_points} settings" if cv else ""
             return (
-                f"kernel ridge regression on {n:,} training cells ({fits} of "
-                f"{itemsize}-byte floats{what})"
+                f"{' + '.join(h.label for h in heads)} on {n:,} training cells ({fits} of "
+                f"{itemsize}-byte floats{search}{what})"
             )
 
         check_kernel_memory(n_train, need, ns, task=task, advice=fit_advice(ns))
@@ -447,12 +427,15 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         """``MemoryError`` (how much, how many cells fit per call) if ``predict`` will not fit."""
         n_train, n_components = self.Z_train_.shape
         itemsize = self.Z_train_.dtype.itemsize
-        factor = getattr(self, "factor_", None)
         moved = 0  # the model's own arrays, copied when they live on the other device
         if is_gpu_array(self.Z_train_) != ns.is_gpu:
-            moved = itemsize * (self.Z_train_.size + self.dual_coef_.size)
-            moved += 0 if factor is None else itemsize * factor.size
-        n_scores = self.dual_coef_.shape[2]
+            moved = itemsize * self.Z_train_.size + sum(
+                itemsize * a.size
+                for name, fits in self.heads_.items()
+                for model in fits
+                for a in HEADS[name].arrays(model).values()
+            )
+        n_scores = self._n_scores()
         check_kernel_memory(
             n_predict,
             lambda n: (
@@ -464,7 +447,9 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                     n_scores,
                     self.n_targets_,
                     itemsize,
-                    posterior=factor is not None,
+                    posterior=self._posterior_head() is not None,
+                    bagged=len(self.fit_cells_) > 1,
+                    n_heads=len(self.heads_),
                 )
             ),
             ns,
@@ -473,12 +458,23 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             advice=PREDICT_ADVICE,
         )
 
+    def _n_scores(self) -> int:
+        return self.n_targets_ if self.target_svd_ is None else self.target_svd_.n_components
+
+    def _posterior_head(self) -> str | None:
+        """The head whose one fit gives the posterior std (kernel ridge on all cells)."""
+        for name, fits in self.heads_.items():
+            if len(fits) == 1 and getattr(fits[0], "factor_", None) is not None:
+                return name
+        return None
+
     # --- fitting ----------------------------------------------------------------------
     def _fit(
         self, X_all: Any, train: np.ndarray, Y: Any, groups: Any = None, predict_all: bool = False
-    ) -> tuple[Any, Any] | None:
+    ) -> dict[str, Any] | None:
         """Fit on rows ``train`` of ``X_all``; optionally predict every row of ``X_all``."""
         self._check_params()
+        heads, grids = self._heads(), self._grids()
         X_all = check_input(X_all, "X")
         Y = check_targets(Y, "Y", self)
         y_ndim = Y.ndim
@@ -499,14 +495,36 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             )
         ns = get_namespace(X_all, Y)
         halves = bagging_halves(n, groups, self.n_repeats, self.random_state, self.bagging)
+        folds = None
+        if self._cross_validates(heads, grids):
+            cells = self._cv_cells(n)
+            sub = None if groups is None else np.asarray(groups)[cells]
+            if len(cells) < self.cv:
+                raise ValueError(
+                    f"`cv={self.cv}`-fold cross-validation needs at least {self.cv} training "
+                    f"cells; got {len(cells)}."
+                )
+            folds = (cells, cv_folds(len(cells), sub, self.cv, self.random_state))
         dtype = np.float64 if X_all.dtype == np.float64 else np.float32
         itemsize = np.dtype(dtype).itemsize
-        self._check_fit_memory(X_all.shape, Y.shape, halves, predict_all, itemsize, ns)
+        self._check_fit_memory(
+            X_all.shape, Y.shape, halves, predict_all, itemsize, ns, heads, grids
+        )
         elements = max((X_all.shape[0] + X_all.shape[1]) * self.n_components_source, n * n)
         with blas_threads_for(elements, ns):
-            out = self._fit_steps(X_all, train, Y, halves, dtype, predict_all, ns)
+            out = self._fit_steps(
+                X_all, train, Y, halves, folds, heads, grids, dtype, predict_all, ns
+            )
         self._y_ndim = y_ndim
         return out
+
+    def _cv_cells(self, n: int) -> np.ndarray:
+        """The training cells cross-validated: all, or a random subset (sorted)."""
+        m = cv_cell_count(n, self.cv_cells)
+        if m >= n:
+            return np.arange(n)
+        rng = np.random.default_rng(self.random_state)
+        return np.sort(rng.choice(n, m, replace=False))
 
     def _fit_steps(
         self,
@@ -514,13 +532,17 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         train: np.ndarray,
         Y: Any,
         halves: list[np.ndarray],
+        folds: tuple[np.ndarray, list] | None,
+        heads: list[Head],
+        grids: dict[str, tuple[float, ...]],
         dtype: Any,
         predict_all: bool,
         ns: Namespace,
-    ) -> tuple[Any, Any] | None:
+    ) -> dict[str, Any] | None:
         xp = ns.xp
         n = len(train)
         timings: dict[str, Any] = {}
+        show = self.progress if self.progress is not None else n >= PROGRESS_MIN_CELLS
 
         t0 = time.perf_counter()
         k = _cap(self.n_components_source, X_all.shape, "n_components_source", "source SVD of `X`")
@@ -530,7 +552,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         timings["source_svd"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        Y = xp.asarray(Y, dtype=dtype)
+        Y_measured = Y = xp.asarray(Y, dtype=dtype)
         n_targets = Y.shape[1]
         self.target_scaler_ = None
         if self.target_transform == "gaussrank":
@@ -543,54 +565,103 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             Y = self.target_svd_.fit_transform(Y)
         _synchronize(ns)
         timings["target_svd"] = time.perf_counter() - t0
+        self.n_targets_ = n_targets
 
         train_dev = to_device(np.asarray(train), ns)
         Z_train = Z_all[train_dev]
         Z_predict = Z_all if predict_all else None
         del Z_all
-        # every fit builds the kernel of its own cells and factorizes it in place: the
-        # largest memory is one half's kernel, not the kernel of all training cells
-        self.dual_coef_ = xp.zeros((len(halves), n, Y.shape[1]), dtype=dtype)
-        self.fit_cells_ = np.zeros((len(halves), n), dtype=bool)
-        kernel_time, fit_times = 0.0, []
-        show = self.progress if self.progress is not None else n >= PROGRESS_MIN_CELLS
-        # one fit on all cells keeps its Cholesky factor: the posterior std of predictions
-        single = len(halves) == 1 and len(halves[0]) == n
-        self.factor_ = self.target_variance_ = None
-        for f, half in enumerate(progress_bar(halves, desc="kernel ridge fits", disable=not show)):
+
+        # model selection: every grid point of every head, out of fold
+        self.best_params_ = {h.name: grid_points(h, grids)[0] for h in heads}
+        self.cv_results_ = None
+        self.weights_ = {h.name: 1.0 / len(heads) for h in heads}
+        if folds is not None:
             t0 = time.perf_counter()
-            half_dev = to_device(half, ns)
-            Z_half = Z_train[half_dev]
-            K = kernel_matrix(Z_half, Z_half, self.kernel, self.gamma, ns)
-            del Z_half
+            cells, splits = folds
+            cells_dev = to_device(cells, ns)
+            results, oof = cross_validate(
+                Z_train[cells_dev],
+                Y[cells_dev],
+                Y_measured[cells_dev],
+                splits,
+                heads,
+                grids,
+                self.kernel,
+                self._finish,
+                ns,
+                show=show,
+            )
+            self.cv_results_ = results
+            self.best_params_ = {name: r["best"] for name, r in results.items()}
+            self.weights_, note = blend_weights(oof, Y_measured[cells_dev], self.ensemble)
+            if note is not None:
+                warnings.warn(f"ensemble='stack': {note}.", UserWarning, stacklevel=4)
+            del oof
             _synchronize(ns)
-            t1 = time.perf_counter()
-            if single:
-                coef, self.factor_ = cholesky_solve(K, Y, self.alpha, ns, keep_factor=True)
-                self.dual_coef_[f] = coef
-                # the GP's prior variance of each target column, by maximum likelihood:
-                # yᵀ (K + αI)⁻¹ y / n
-                self.target_variance_ = (Y.astype(xp.float64) * coef).sum(axis=0) / n
-                del coef
-            else:
-                self.dual_coef_[f, half_dev] = cholesky_solve(K, Y[half_dev], self.alpha, ns)
-            del K
-            self.fit_cells_[f, half] = True
-            _synchronize(ns)
-            kernel_time += t1 - t0
-            fit_times.append(time.perf_counter() - t1)
-        timings["kernel"] = kernel_time
-        timings["fits"] = fit_times
+            timings["cross_validation"] = time.perf_counter() - t0
+
+        self._fit_heads(Z_train, Y, halves, heads, ns, show, timings)
         self.Z_train_ = Z_train
         self.n_features_in_ = X_all.shape[1]
-        self.n_targets_ = n_targets
         self.timings_ = timings
         if not predict_all:
             return None
         t0 = time.perf_counter()
-        out = self._predict_rows(Z_predict, ns)
+        out = self._predict_rows(Z_predict, ns, return_heads=True)
         timings["predict"] = time.perf_counter() - t0
         return out
+
+    def _fit_heads(
+        self,
+        Z_train: Any,
+        T: Any,
+        halves: list[np.ndarray],
+        heads: list[Head],
+        ns: Namespace,
+        show: bool,
+        timings: dict[str, Any],
+    ) -> None:
+        """Fit every head on the cells of every fit, one kernel per fit and ``gamma``."""
+        n = Z_train.shape[0]
+        # one fit on all cells: kernel ridge keeps its Cholesky factor, for the std
+        single = len(halves) == 1 and len(halves[0]) == n
+        self.heads_ = {h.name: [] for h in heads}
+        self.fit_cells_ = np.zeros((len(halves), n), dtype=bool)
+        # heads sharing a kernel: the one that factorizes it in place comes last
+        by_gamma: dict[Any, list[Head]] = {}
+        for head in sorted(heads, key=lambda h: h.overwrites_kernel):
+            gamma = self.best_params_[head.name].get("gamma") if head.kernel else None
+            by_gamma.setdefault(gamma, []).append(head)
+        kernel_time, fit_times = 0.0, []
+        for f, half in enumerate(progress_bar(halves, desc="fits", disable=not show)):
+            half_dev = to_device(half, ns)
+            Z_half, T_half = Z_train[half_dev], T[half_dev]
+            fit_time = 0.0
+            for gamma, group in by_gamma.items():
+                t0 = time.perf_counter()
+                K = None
+                if gamma is not None:
+                    K = kernel_matrix(Z_half, Z_half, self.kernel, gamma, ns)
+                    _synchronize(ns)
+                t1 = time.perf_counter()
+                kernel_time += t1 - t0
+                for i, head in enumerate(group):
+                    last = i == len(group) - 1
+                    model = head.build(
+                        self.best_params_[head.name],
+                        posterior=single and head.posterior,
+                        copy_X=not last,
+                    )
+                    model.fit(Z_half if K is None else K, T_half)
+                    self.heads_[head.name].append(model)
+                del K
+                _synchronize(ns)
+                fit_time += time.perf_counter() - t1
+            self.fit_cells_[f, half] = True
+            fit_times.append(fit_time)
+        timings["kernel"] = kernel_time
+        timings["fits"] = fit_times
 
     def fit(
         self,
@@ -609,7 +680,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         Y
             Target matrix of the same cells (cells × proteins), dense, no NaN.
         groups
-            Batch of every training cell: the bagging halves are halves of the batches.
+            Batch of every training cell: the bagging halves are halves of the batches,
+            and the cross-validation folds hold out whole batches.
         X_unlabeled
             Source matrix of cells to be predicted later; used, with ``X``, to fit the
             source SVD (as the winner did), not for the regression.
@@ -624,25 +696,92 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         >>> from scmodal.models import ModalityPredictor
         >>> rng = np.random.default_rng(0)
         >>> X, Y = rng.random((60, 30)), rng.random((60, 5))
-        >>> ModalityPredictor(10, 3).fit(X, Y).dual_coef_.shape  # one fit on all 60 cells
-        (1, 60, 3)
+        >>> model = ModalityPredictor(10, 3).fit(X, Y)  # one kernel ridge fit on all cells
+        >>> model.heads_["krr"][0].dual_coef_.shape
+        (60, 3)
+        """
+        X_all, n = self._stack(X, X_unlabeled)
+        self._fit(X_all, np.arange(n), Y, groups)
+        return self
+
+    @staticmethod
+    def _stack(X: Any, X_unlabeled: Any) -> tuple[Any, int]:
+        """``X`` and ``X_unlabeled`` as one matrix, and the number of rows of ``X``."""
+        X = check_input(X, "X")
+        if X_unlabeled is None:
+            return X, X.shape[0]
+        X_unlabeled = check_input(X_unlabeled, "X_unlabeled")
+        if X_unlabeled.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"`X_unlabeled` has {X_unlabeled.shape[1]} features; `X` has {X.shape[1]}."
+            )
+        ns = get_namespace(X, X_unlabeled)
+        if is_sparse(X) or is_sparse(X_unlabeled):
+            return ns.sparse.vstack([X, X_unlabeled], format="csr"), X.shape[0]
+        return ns.xp.concatenate([X, X_unlabeled]), X.shape[0]
+
+    def fit_predict(
+        self,
+        X: Matrix | ArrayLike,
+        Y: Matrix | ArrayLike,
+        *,
+        train: ArrayLike | None = None,
+        groups: ArrayLike | None = None,
+    ) -> dict[str, Array | dict[str, Array]]:
+        """Fit on the rows ``train`` of ``X`` and predict every row of ``X``, in one pass.
+
+        Every row of ``X`` fits the source SVD (the training rows and the ones to
+        predict, as the winner did); the heads are fitted on the rows ``train``, whose
+        targets are ``Y``. This is what :func:`scmodal.tl.predict_modality` calls; the
+        result equals ``fit`` (with the other rows as ``X_unlabeled``) then ``predict``,
+        without transforming ``X`` twice.
+
+        Parameters
+        ----------
+        X
+            Source matrix of every cell (cells × genes), dense or sparse.
+        Y
+            Targets of the training rows, in the order of ``train``.
+        train
+            Integer positions of the training rows in ``X``; ``None``: every row.
+        groups
+            Batch of every training row (see :meth:`fit`).
+
+        Returns
+        -------
+        dict
+            For every row of ``X``, on the device of ``X``: ``"mean"``, the prediction;
+            ``"std"``, its standard deviation; ``"heads"``, each head's own prediction
+            by head name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scmodal.models import ModalityPredictor
+        >>> rng = np.random.default_rng(0)
+        >>> X, Y = rng.random((60, 30)), rng.random((40, 5))
+        >>> out = ModalityPredictor(10, 3).fit_predict(X, Y, train=np.arange(40))
+        >>> out["mean"].shape, list(out["heads"])
+        ((60, 5), ['krr'])
         """
         X = check_input(X, "X")
-        if X_unlabeled is not None:
-            X_unlabeled = check_input(X_unlabeled, "X_unlabeled")
-            if X_unlabeled.shape[1] != X.shape[1]:
-                raise ValueError(
-                    f"`X_unlabeled` has {X_unlabeled.shape[1]} features; `X` has {X.shape[1]}."
-                )
-            ns = get_namespace(X, X_unlabeled)
-            if is_sparse(X) or is_sparse(X_unlabeled):
-                X_all = ns.sparse.vstack([X, X_unlabeled], format="csr")
-            else:
-                X_all = ns.xp.concatenate([X, X_unlabeled])
-        else:
-            X_all = X
-        self._fit(X_all, np.arange(X.shape[0]), Y, groups)
-        return self
+        if train is None:
+            train = np.arange(X.shape[0])
+        train = np.asarray(train)
+        if train.ndim != 1 or train.dtype.kind not in "iu":
+            raise TypeError("`train` must be a 1-D array of integer row positions.")
+        if len(train) and (train.min() < 0 or train.max() >= X.shape[0]):
+            raise ValueError(f"`train` holds positions outside the {X.shape[0]} rows of `X`.")
+        if len(np.unique(train)) < len(train):
+            raise ValueError("`train` lists a row twice.")
+        out = self._fit(X, train, Y, groups, predict_all=True)
+        if self._y_ndim == 1:
+            out = {
+                "mean": out["mean"][:, 0],
+                "std": out["std"][:, 0],
+                "heads": {k: v[:, 0] for k, v in out["heads"].items()},
+            }
+        return out
 
     # --- prediction -------------------------------------------------------------------
     def _unreduce(self, T: Any) -> Any:
@@ -653,78 +792,143 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         """Back from the GaussRank scale, with ``target_transform="gaussrank"``."""
         return Y if self.target_scaler_ is None else self.target_scaler_.inverse_transform(Y)
 
-    def _predict_rows(self, Z: Any, ns: Namespace) -> tuple[Any, Any]:
-        """Mean and standard deviation of the predictions for the z-scored components ``Z``.
+    def _finish(self, T: Any) -> Any:
+        """Regression outputs to float64 predictions: target SVD, GaussRank, clipping."""
+        xp = get_namespace(T).xp
+        Y = xp.asarray(self._unscale(self._unreduce(T)), dtype=xp.float64)
+        if self.clip_min is not None:
+            xp.maximum(Y, self.clip_min, out=Y)
+        return Y
 
-        One block of cells at a time (:func:`predict_row_bytes` each, at most
-        ``BLOCK_BYTES`` per block): its kernel rows, then every fit's predictions, summed.
-        The standard deviation is the spread over the bagged fits, or, for one fit on all
-        cells, the Gaussian-process posterior standard deviation (:meth:`_posterior_std`).
+    def _device_heads(self, ns: Namespace) -> dict[str, list[Any]]:
+        """The fitted heads, as copies on ``ns``'s device where they live on the other one
+        (the model itself is left as it is)."""
+        out = {}
+        for name, fits in self.heads_.items():
+            head = HEADS[name]
+            out[name] = [
+                head.restore(
+                    {k: to_device(v, ns) for k, v in head.arrays(model).items()},
+                    self.best_params_[name],
+                )
+                if is_gpu_array(model.dual_coef_) != ns.is_gpu
+                else model
+                for model in fits
+            ]
+        return out
+
+    def _predict_rows(self, Z: Any, ns: Namespace, *, return_heads: bool = False) -> dict[str, Any]:
+        """Blended mean, standard deviation (and each head's mean) for the components ``Z``.
+
+        One block of cells at a time (:func:`predict_row_bytes` each): the kernel rows of
+        each ``gamma``, then every fit of every head, mapped back and clipped; a head's
+        standard deviation is the spread over its bagged fits, or its posterior one.
         """
         xp = ns.xp
-        # copies on Z's device when the model lives on another one: the model stays as it is
-        Z_train, dual_coef = to_device(self.Z_train_, ns), to_device(self.dual_coef_, ns)
-        factor = getattr(self, "factor_", None)
-        factor = None if factor is None else to_device(factor, ns)
-        n_fits, n_train, n_scores = dual_coef.shape
+        Z_train = to_device(self.Z_train_, ns)
+        models = self._device_heads(ns)
+        n_train = Z_train.shape[0]
         dtype = Z_train.dtype
+        n_fits = len(self.fit_cells_)
+        cells = [
+            None if row.all() else to_device(np.flatnonzero(row), ns) for row in self.fit_cells_
+        ]
+        posterior = self._posterior_head()
         mean = xp.empty((Z.shape[0], self.n_targets_), dtype=dtype)
         std = xp.empty_like(mean)
+        per_head = {name: xp.empty_like(mean) for name in models} if return_heads else {}
         row_bytes = predict_row_bytes(
-            n_train, n_scores, self.n_targets_, dtype.itemsize, posterior=factor is not None
+            n_train,
+            self._n_scores(),
+            self.n_targets_,
+            dtype.itemsize,
+            posterior=posterior is not None,
+            bagged=n_fits > 1,
+            n_heads=len(models),
         )
         step = block_rows(Z.shape[0], row_bytes)
+        gammas = {
+            name: self.best_params_[name].get("gamma") if HEADS[name].kernel else None
+            for name in models
+        }
         for start in range(0, Z.shape[0], step):
             rows = slice(start, start + step)
-            K = kernel_matrix(Z[rows], Z_train, self.kernel, self.gamma, ns)
-            total = xp.zeros((K.shape[0], self.n_targets_), dtype=xp.float64)
-            total_sq = xp.zeros_like(total) if factor is None else None
-            for coef in dual_coef:
-                pre = self._unreduce(K @ coef)
-                Y = xp.asarray(self._unscale(pre), dtype=xp.float64)
-                if self.clip_min is not None:
-                    xp.maximum(Y, self.clip_min, out=Y)
-                total += Y
-                if total_sq is not None:
-                    Y *= Y
-                    total_sq += Y
-                del Y
-            if factor is not None:  # one fit: ``pre`` is its prediction before GaussRank
-                std[rows] = self._posterior_std(Z[rows], K, factor, pre, ns)
-            del K, pre
-            total /= n_fits
-            mean[rows] = total
-            if total_sq is not None:
-                total_sq /= n_fits
-                total_sq -= total * total
-                std[rows] = xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
-        return mean, std
+            kernels = {
+                g: kernel_matrix(Z[rows], Z_train, self.kernel, g, ns)
+                for g in set(gammas.values())
+                if g is not None
+            }
+            block_mean = xp.zeros((Z[rows].shape[0], self.n_targets_), dtype=xp.float64)
+            block_std = xp.zeros_like(block_mean)
+            for name, fits in models.items():
+                inputs = Z[rows] if gammas[name] is None else kernels[gammas[name]]
+                head_mean, head_std = self._predict_head(
+                    fits, inputs, cells, Z[rows], name == posterior, ns
+                )
+                if return_heads:
+                    per_head[name][rows] = head_mean
+                head_mean *= self.weights_[name]
+                head_std *= self.weights_[name]
+                block_mean += head_mean
+                block_std += head_std
+                del head_mean, head_std
+            del kernels, inputs  # before the next block's kernel rows
+            mean[rows] = block_mean
+            std[rows] = block_std
+        return {"mean": mean, "std": std, "heads": per_head}
 
-    def _posterior_std(self, Z: Any, K: Any, factor: Any, pre: Any, ns: Namespace) -> Any:
+    def _predict_head(
+        self, fits: list[Any], inputs: Any, cells: list[Any], Z: Any, posterior: bool, ns: Namespace
+    ) -> tuple[Any, Any]:
+        """Mean and standard deviation of one head's fits for one block of cells."""
+        xp = ns.xp
+        total = total_sq = None
+        for model, used in zip(fits, cells, strict=True):
+            # take gives a C-ordered copy (indexing [:, used] an F-ordered one, which the
+            # matrix product would copy again)
+            kernel_rows = used is not None and _takes_kernel_rows(model)
+            X = xp.take(inputs, used, axis=1) if kernel_rows else inputs
+            if posterior:
+                diagonal = 1.0 if self.kernel == "rbf" else (Z.astype(xp.float64) ** 2).sum(axis=1)
+                pre, component_std = model.predict(X, return_std=True, diagonal=diagonal)
+                return self._finish(pre), self._posterior_std(pre, component_std, Z.dtype, ns)
+            Y = self._finish(model.predict(X))
+            del X  # a bagged fit's columns: one copy at a time
+            if total is None:
+                total, total_sq = Y, Y * Y
+            else:
+                total += Y
+                Y *= Y
+                total_sq += Y
+            del Y
+        n_fits = len(fits)
+        total /= n_fits
+        total_sq /= n_fits
+        total_sq -= total * total
+        return total, xp.sqrt(xp.maximum(total_sq, 0, out=total_sq), out=total_sq)
+
+    def _posterior_std(self, pre: Any, component_std: Any, dtype: Any, ns: Namespace) -> Any:
         """Posterior standard deviation of each target for one fit on all training cells.
 
         Each regression target (target SVD component) ``c`` is a Gaussian process with
         covariance ``σ_c² k`` and noise ``σ_c² alpha``, whose kernel ridge fit is the
-        posterior mean; ``σ_c²`` is its maximum-likelihood value given ``alpha``. The
-        latent posterior variance of a cell is ``σ_c² v(x)`` (:func:`posterior_variance`),
-        mapped to the targets through the target SVD (``Σ_c σ_c² W_cj²``, the components
-        taken as independent), and through the inverse GaussRank by the width of its
-        image of ``pre ± std`` (``pre``: the prediction on the GaussRank scale).
+        posterior mean (:meth:`KernelRidge.predict` gives its standard deviation
+        ``σ_c √v(x)``). It is mapped to the targets through the target SVD
+        (``Σ_c σ_c² v W_cj²``, the components taken as independent), and through the
+        inverse GaussRank by the width of its image of ``pre ± std`` (``pre``: the
+        prediction on the GaussRank scale).
         """
         xp = ns.xp
-        prior = (Z.astype(xp.float64) ** 2).sum(axis=1) if self.kernel == "linear" else 1.0
-        v = posterior_variance(K, factor, prior, ns)
-        sigma2 = to_device(self.target_variance_, ns)
+        component_std = component_std.reshape(component_std.shape[0], -1)
         if self.target_svd_ is None:
-            per_target = sigma2
+            std = component_std
         else:
             W = to_device(self.target_svd_.components_, ns).astype(xp.float64)
-            per_target = sigma2 @ (W * W)
-        std = xp.sqrt(v[:, None] * per_target[None, :])
+            std = xp.sqrt((component_std * component_std) @ (W * W))
         if self.target_scaler_ is not None:
-            pre = xp.asarray(pre, dtype=xp.float64)
-            upper = self._unscale((pre + std).astype(Z.dtype))
-            lower = self._unscale((pre - std).astype(Z.dtype))
+            pre = xp.asarray(self._unreduce(pre), dtype=xp.float64)
+            upper = self._unscale((pre + std).astype(dtype))
+            lower = self._unscale((pre - std).astype(dtype))
             std = xp.abs(xp.asarray(upper, dtype=xp.float64) - lower) / 2
         return std
 
@@ -738,7 +942,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         X
             Source matrix (cells × the training genes, in the training order).
         return_std
-            Also return the standard deviation over the bagged fits.
+            Also return the standard deviation: the spread over the bagged fits, or the
+            posterior one of a single kernel ridge fit (blended with the heads' weights).
 
         Returns
         -------
@@ -752,12 +957,12 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         >>> from scmodal.models import ModalityPredictor
         >>> rng = np.random.default_rng(0)
         >>> X, Y = rng.random((60, 30)), rng.random((60, 5))
-        >>> model = ModalityPredictor(10, 3, n_repeats=1).fit(X, Y)
+        >>> model = ModalityPredictor(10, 3).fit(X, Y)
         >>> mean, std = model.predict(X[:4], return_std=True)
         >>> mean.shape, std.shape
         ((4, 5), (4, 5))
         """
-        if not hasattr(self, "dual_coef_"):
+        if not hasattr(self, "heads_"):
             raise NotFittedError("This ModalityPredictor is not fitted yet; call `fit` first.")
         X = check_input(X, "X")
         check_n_features(X, self.n_features_in_, self)
@@ -766,7 +971,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         n = self.Z_train_.shape[0]
         with blas_threads_for(X.shape[0] * max(n, X.shape[1]), ns):
             Z = self.source_svd_.transform(X).astype(self.Z_train_.dtype, copy=False)
-            mean, std = self._predict_rows(zscore_rows(Z, ns), ns)
+            out = self._predict_rows(zscore_rows(Z, ns), ns)
+        mean, std = out["mean"], out["std"]
         if getattr(self, "_y_ndim", 2) == 1:  # files saved before 1-D targets hold 2-D ones
             mean, std = mean[:, 0], std[:, 0]
         return (mean, std) if return_std else mean
@@ -775,9 +981,11 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     def save(self, path: str | Path) -> None:
         """Write the fitted model to ``path``: an ``.npz`` of arrays and JSON, no pickle.
 
-        A model of one fit on all training cells (the default) also holds the Cholesky
-        factor its posterior standard deviation needs: ``n²`` floats (1.6 GB at 20,000
-        training cells in float32); a bagged model holds only its coefficients.
+        Every fitted head is saved with its parameters, the cross-validation results
+        and the blend weights. A model of one kernel ridge fit on all training cells (the
+        default) also holds the Cholesky factor its posterior standard deviation needs:
+        ``n²`` floats (1.6 GB at 20,000 training cells in float32); a bagged model holds
+        only its coefficients.
         The file is written exactly at ``path`` (no suffix is added: ``save("model")``
         writes ``model``, which :meth:`load` reads back; ``.npz`` is the usual name).
         The write is atomic: the model goes to ``path + ".part"``, is flushed to disk and
@@ -796,14 +1004,14 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         >>> from scmodal.models import ModalityPredictor
         >>> rng = np.random.default_rng(0)
         >>> X, Y = rng.random((60, 30)), rng.random((60, 5))
-        >>> model = ModalityPredictor(10, 3, n_repeats=1).fit(X, Y)
+        >>> model = ModalityPredictor(10, 3, method=["krr", "svr"], ensemble="mean").fit(X, Y)
         >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
         >>> model.save(path)
         >>> back = ModalityPredictor.load(path)
         >>> bool(np.allclose(back.predict(X[:3]), model.predict(X[:3])))
         True
         """
-        if not hasattr(self, "dual_coef_"):
+        if not hasattr(self, "heads_"):
             raise NotFittedError("This ModalityPredictor is not fitted yet; call `fit` first.")
         write_model(self, path)
 
@@ -814,7 +1022,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         The whole file is checked here: a missing file raises ``FileNotFoundError``; a
         truncated, damaged or foreign file, one of another format version, or one whose
         arrays or parameters do not fit together raises a ``ValueError`` naming the path
-        and what is wrong.
+        and what is wrong. Files of format version 1 (kernel ridge only, before heads)
+        are read too.
 
         Parameters
         ----------
@@ -830,6 +1039,11 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         See :meth:`save`.
         """
         return read_model(path, cls)
+
+
+def _takes_kernel_rows(model: Any) -> bool:
+    """Whether a fitted head predicts from kernel rows (``kernel="precomputed"``)."""
+    return getattr(model, "kernel", None) == "precomputed"
 
 
 __all__ = ["ModalityPredictor"]

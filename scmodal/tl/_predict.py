@@ -15,9 +15,10 @@ from .._backend import get_namespace, is_gpu_array, is_sparse
 from .._validation import check_key, check_matrix, check_seed
 from ..get._device import record_columns
 from ..models import ModalityPredictor
+from ..models._heads import HEADS, heads_of
 from ._selection import obs_column, train_names
 
-METHODS = ("krr",)
+METHODS = tuple(HEADS)
 
 
 def _check_mudata(mdata: Any, source: str, target: str) -> None:
@@ -48,19 +49,21 @@ def predict_modality(
     *,
     train: str | Sequence[str] | np.ndarray | pd.Series | pd.Index | None = None,
     batch_key: str | None = None,
-    method: str = "krr",
+    method: str | Sequence[str] = "krr",
     key_added: str | None = None,
     random_state: int | None = 0,
     copy: bool = False,
-    **method_params: float | str | None,
+    **method_params: float | str | list[float] | list[str] | None,
 ) -> MuData | None:
     """Predict the ``target`` modality of every cell from its ``source`` modality.
 
     Trains :class:`~scmodal.models.ModalityPredictor` (the NeurIPS 2021 GEX→ADT winning
-    pipeline: source SVD over all source cells, per-cell z-score, target SVD, RBF
-    kernel ridge regression, fitted once on all training cells or bagged) on the
-    training cells and predicts the target for every
-    source cell, on the device of the data (CPU, or GPU after :func:`scmodal.get.to_gpu`).
+    pipeline: source SVD over all source cells, per-cell z-score, target SVD, then one or
+    more regression heads — RBF kernel ridge regression, support vector regression —
+    fitted once on all training cells or bagged, their parameters chosen by
+    cross-validation when given as lists, and blended) on the training cells and predicts
+    the target for every source cell, on the device of the data (CPU, or GPU after
+    :func:`scmodal.get.to_gpu`).
 
     Parameters
     ----------
@@ -85,9 +88,12 @@ def predict_modality(
     batch_key
         Column of batches: with ``bagging="batches"``, the bagging halves are halves of
         the shuffled batches (the winner's scheme); without it, random halves of the
-        training cells. Every training cell needs a batch (no NaN).
+        training cells. The cross-validation folds hold out whole batches. Every training
+        cell needs a batch (no NaN).
     method
-        ``"krr"`` (kernel ridge regression).
+        ``"krr"`` (kernel ridge regression), ``"svr"`` (support vector regression), or a
+        list of them, e.g. ``["krr", "svr"]``: an ensemble, blended as ``ensemble`` says
+        (``"stack"``, the default: weights fitted on out-of-fold predictions).
     key_added
         Key of the results; default ``f"{target}_predicted"``.
     random_state
@@ -97,10 +103,12 @@ def predict_modality(
     **method_params
         Passed to :class:`~scmodal.models.ModalityPredictor`, e.g.
         ``n_components_source=300, n_components_target=70, gamma=0.005, alpha=0.2,
-        bagging="batches", n_repeats=5, clip_min=0.0, target_transform="gaussrank"``.
+        C=1.0, epsilon=0.1, ensemble="stack", cv=3, bagging="batches", n_repeats=5,
+        clip_min=0.0, target_transform="gaussrank"``.
         ``bagging``: ``None`` (default), one fit on all training cells; ``"batches"``,
         halves of the ``batch_key`` batches (the winner's scheme); ``"cells"``, random
-        halves of the training cells.
+        halves of the training cells. ``gamma``, ``alpha``, ``C``, ``epsilon``: a number,
+        a list (a grid, chosen by cross-validation) or ``"auto"``.
 
     Returns
     -------
@@ -116,10 +124,17 @@ def predict_modality(
         - ``mdata.mod[source].obsm[key + "_std"]``: their standard deviation, same
           layout: the Gaussian-process posterior one for one fit on all training cells
           (the default), the spread of the fits with ``bagging``;
+        - ``mdata.mod[source].obsm[f"{key}_{head}"]``: with several heads, each head's
+          own predictions, same layout;
         - ``mdata.mod[target].layers[key]``: the predictions of the cells the target
           holds (NaN for a target cell without source data);
         - ``mdata.uns[key]``: ``params``, ``n_train``, ``train`` (the training cells'
-          names), ``target_features`` and ``timings`` (seconds per step and per fit).
+          names), ``target_features``, ``timings`` (seconds per step and per fit),
+          ``heads`` (for each head: ``weight`` in the blend and the ``params`` it was
+          fitted with; with cross-validation also its out-of-fold ``cv_rmse`` and
+          ``cv_pearson``) and, when a grid was searched or a stack fitted, ``cv``: for
+          each head its ``params``, ``grid`` (values per parameter), ``rmse`` and
+          ``pearson`` (one axis per parameter), ``best``, ``n_cells`` and ``n_folds``.
 
     Examples
     --------
@@ -133,16 +148,12 @@ def predict_modality(
     """
     _check_mudata(mdata, source, target)
     check_seed(random_state)
-    if method not in METHODS:
-        raise ValueError(
-            f"`method` must be one of {METHODS}; got {method!r} ('svr' and 'mlp' heads are "
-            "not available yet)."
-        )
-    allowed = set(inspect.signature(ModalityPredictor).parameters) - {"random_state"}
+    heads = heads_of(list(method) if isinstance(method, list | tuple) else method)
+    allowed = set(inspect.signature(ModalityPredictor).parameters) - {"random_state", "method"}
     unknown = set(method_params) - allowed
     if unknown:
         raise TypeError(
-            f"unknown parameter(s) {sorted(unknown)} for method 'krr'; "
+            f"unknown parameter(s) {sorted(unknown)} for method {method!r}; "
             f"valid ones: {sorted(allowed)}."
         )
     src, tgt = mdata.mod[source], mdata.mod[target]
@@ -167,9 +178,13 @@ def predict_modality(
     if batch_key is not None:
         groups = _batches(mdata, source, batch_key, names)
     key = f"{target}_predicted" if key_added is None else check_key(key_added)
-    model = ModalityPredictor(random_state=random_state, **method_params)
+    model = ModalityPredictor(
+        method=heads if len(heads) > 1 else heads[0], random_state=random_state, **method_params
+    )
     train_idx = src.obs_names.get_indexer(names)
-    mean, std = model._fit(X, train_idx, Y, groups, predict_all=True)
+    out = model.fit_predict(X, Y, train=train_idx, groups=groups)
+    mean, std = out["mean"], out["std"]
+    per_head = out["heads"] if len(heads) > 1 else {}
 
     # everything is computed: now write
     if copy:
@@ -181,18 +196,21 @@ def predict_modality(
     present = np.flatnonzero(rows >= 0)
     layer = xp.full((tgt.n_obs, mean.shape[1]), xp.nan, dtype=mean.dtype)
     layer[xp.asarray(present)] = mean[xp.asarray(rows[present])]
-    if is_gpu_array(mean):  # AnnData holds no GPU DataFrame: names wait for to_cpu
-        src.obsm[key], src.obsm[f"{key}_std"] = mean, std
-        record_columns(src, {key: features, f"{key}_std": features})
-    else:
-        src.obsm[key] = pd.DataFrame(mean, index=src.obs_names, columns=features)
-        src.obsm[f"{key}_std"] = pd.DataFrame(std, index=src.obs_names, columns=features)
-        record_columns(src, {key: None, f"{key}_std": None})
+    results = {key: mean, f"{key}_std": std}
+    results.update({f"{key}_{name}": values for name, values in per_head.items()})
+    for name, values in results.items():
+        if is_gpu_array(mean):  # AnnData holds no GPU DataFrame: names wait for to_cpu
+            src.obsm[name] = values
+        else:
+            src.obsm[name] = pd.DataFrame(values, index=src.obs_names, columns=features)
+    record_columns(src, {name: features if is_gpu_array(mean) else None for name in results})
     tgt.layers[key] = layer
     timings = dict(model.timings_)
     timings["fits"] = np.asarray(timings["fits"])
-    params = {k: v for k, v in model.get_params().items() if v is not None}
-    params.update(source=source, target=target, method=method)
+    params = {k: _plain(v) for k, v in model.get_params().items() if v is not None}
+    params.update(
+        source=source, target=target, method=_plain(heads if len(heads) > 1 else heads[0])
+    )
     params["bagging"] = "none" if model.bagging is None else model.bagging
     if batch_key is not None:
         params["batch_key"] = batch_key
@@ -204,8 +222,44 @@ def predict_modality(
         "train": np.asarray(names, dtype=str),
         "target_features": np.asarray(features, dtype=str),
         "timings": timings,
+        "heads": _heads_record(model),
     }
+    if model.cv_results_ is not None:
+        mdata.uns[key]["cv"] = {
+            name: {
+                "params": list(r["params"]),
+                "grid": {p: np.asarray(v, dtype=float) for p, v in r["grid"].items()},
+                "rmse": np.asarray(r["rmse"], dtype=float),
+                "pearson": np.asarray(r["pearson"], dtype=float),
+                "best": {p: float(v) for p, v in r["best"].items()},
+                "n_cells": int(r["n_cells"]),
+                "n_folds": int(r["n_folds"]),
+            }
+            for name, r in model.cv_results_.items()
+        }
     return mdata if copy else None
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as h5py can store it: lists of names or numbers as arrays."""
+    if isinstance(value, list | tuple):
+        return np.asarray(value, dtype=str if all(isinstance(v, str) for v in value) else float)
+    return value
+
+
+def _heads_record(model: ModalityPredictor) -> dict[str, Any]:
+    """Each head's weight, fitted parameters and (with cross-validation) scores."""
+    record = {}
+    for name in model.heads_:
+        entry = {
+            "weight": float(model.weights_[name]),
+            "params": {p: float(v) for p, v in model.best_params_[name].items()},
+        }
+        if model.cv_results_ is not None:
+            entry["cv_rmse"] = float(model.cv_results_[name]["best_rmse"])
+            entry["cv_pearson"] = float(model.cv_results_[name]["best_pearson"])
+        record[name] = entry
+    return record
 
 
 __all__ = ["predict_modality"]
