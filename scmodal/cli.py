@@ -35,6 +35,11 @@ FLAGS = {
     "n_components_target": "--n-components-target",
     "n_repeats": "--n-repeats",
     "bagging": "--bagging",
+    "method": "--method",
+    "alpha": "--alpha",
+    "gamma": "--gamma",
+    "C": "--C",
+    "ensemble": "--ensemble",
 }
 NEXT_COMMAND = (
     "scmodal predict data.h5mu --source rna --target prot --train-key is_train -o predicted.h5mu"
@@ -152,6 +157,12 @@ def _predict(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.bagging is not None:
         params["bagging"] = None if args.bagging == "none" else args.bagging
+    for name in ("alpha", "gamma", "C"):
+        values = getattr(args, name)
+        if values is not None:
+            params[name] = _grid(values, name)
+    if args.ensemble is not None:
+        params["ensemble"] = args.ensemble
     try:
         sm.tl.predict_modality(
             mdata,
@@ -159,6 +170,7 @@ def _predict(args: argparse.Namespace) -> int:
             args.target,
             train=args.train_key,
             batch_key=args.batch_key,
+            method=args.method if len(args.method) > 1 else args.method[0],
             key_added=args.key_added,
             random_state=args.seed,
             **params,
@@ -176,7 +188,26 @@ def _predict(args: argparse.Namespace) -> int:
         f"{mdata[args.source].n_obs} cells ({mdata.uns[key]['n_train']} training cells); "
         f"wrote {out} (obsm/layers/uns['{key}'])."
     )
+    heads = mdata.uns[key]["heads"]
+    if len(heads) > 1 or "cv" in mdata.uns[key]:
+        for name, head in heads.items():
+            values = ", ".join(f"{p}={v:g}" for p, v in head["params"].items())
+            score = f", cross-validated RMSE {head['cv_rmse']:.4f}" if "cv_rmse" in head else ""
+            print(f"  {name}: weight {head['weight']:.2f} ({values}{score})")
     return 0
+
+
+def _grid(values: list[str], name: str) -> float | list[float] | str:
+    """``--alpha 0.2``, ``--alpha 0.1 0.2 0.5`` or ``--alpha auto`` as the library takes it."""
+    if values == ["auto"]:
+        return "auto"
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError as err:
+        raise UserError(
+            f"`{FLAGS[name]}` takes numbers or 'auto'; got {' '.join(values)}."
+        ) from err
+    return numbers[0] if len(numbers) == 1 else numbers
 
 
 def _quiet_mudata() -> None:
@@ -228,6 +259,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "of the batches or of the cells",
     )
     predict.add_argument("--n-repeats", type=int, help="bagging repeats (default 5)")
+    predict.add_argument(
+        "--method",
+        nargs="+",
+        default=["krr"],
+        help="regression head(s): krr (kernel ridge, default), svr (support vector "
+        "regression), or several to blend, e.g. --method krr svr",
+    )
+    grid = "a number, several (chosen by cross-validation) or auto"
+    predict.add_argument("--alpha", nargs="+", help=f"kernel ridge penalty: {grid} (default 0.2)")
+    predict.add_argument("--gamma", nargs="+", help=f"RBF width: {grid} (default 0.005)")
+    predict.add_argument("--C", nargs="+", help=f"SVR penalty: {grid} (default 1.0)")
+    predict.add_argument(
+        "--ensemble",
+        choices=["stack", "mean"],
+        help="blend of several heads: weights fitted on out-of-fold predictions (stack, "
+        "the default) or equal (mean)",
+    )
     predict.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     predict.set_defaults(func=_predict)
     args = parser.parse_args(argv)

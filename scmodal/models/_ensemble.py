@@ -1,7 +1,8 @@
 """Blending the predictions of several regression heads: equal weights, or stacked.
 
-``"stack"`` fits non-negative weights on the heads' out-of-fold predictions (least
-squares over every cell and target, scipy's ``nnls``), scaled to sum to 1; if that blend
+``"stack"`` fits non-negative weights that sum to 1 on the heads' out-of-fold
+predictions (least squares over every cell and target, scipy's ``nnls`` with the sum
+asked by one heavily weighted extra row); if that blend
 does not beat the best single head's out-of-fold RMSE, all the weight goes to that head
 and the caller is told so (a blend that cannot help is not used).
 """
@@ -56,7 +57,9 @@ def blend_weights(
     Y = np.asarray(to_numpy(Y), dtype=np.float64)
     P = [np.asarray(to_numpy(predictions[name]), dtype=np.float64) for name in names]
     A = np.stack([p.ravel() for p in P], axis=1)
-    w, _ = nnls(A, Y.ravel())
+    # non-negative least squares on the simplex: a heavily weighted row asks Σ w = 1
+    scale = 1e3 * np.sqrt((A * A).sum(axis=0).max())
+    w, _ = nnls(np.vstack([A, np.full((1, len(names)), scale)]), np.r_[Y.ravel(), scale])
     single = [_rmse(Y, p) for p in P]
     best = int(np.argmin(single))
     if w.sum() > 0:

@@ -803,6 +803,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     def _device_heads(self, ns: Namespace) -> dict[str, list[Any]]:
         """The fitted heads, as copies on ``ns``'s device where they live on the other one
         (the model itself is left as it is)."""
+        if is_gpu_array(self.Z_train_) == ns.is_gpu:  # the heads live with Z_train_
+            return self.heads_
         out = {}
         for name, fits in self.heads_.items():
             head = HEADS[name]
@@ -811,8 +813,6 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
                     {k: to_device(v, ns) for k, v in head.arrays(model).items()},
                     self.best_params_[name],
                 )
-                if is_gpu_array(model.dual_coef_) != ns.is_gpu
-                else model
                 for model in fits
             ]
         return out
