@@ -99,7 +99,8 @@ def _krr_restore(arrays: dict[str, np.ndarray], values: dict[str, float]) -> Ker
 def _svr(values: dict[str, float], *, posterior: bool = False, copy_X: bool = True) -> Any:
     from ._svr import SVR
 
-    return SVR(C=values["C"], epsilon=values["epsilon"], kernel="precomputed")
+    # each SVD score in units of its standard deviation: one C and epsilon suit them all
+    return SVR(C=values["C"], epsilon=values["epsilon"], kernel="precomputed", standardize=True)
 
 
 def _svr_arrays(model: Any) -> dict[str, np.ndarray]:

@@ -150,8 +150,9 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
     alpha
         Kernel ridge penalty (winner: 0.2).
     C, epsilon
-        SVR penalty and width of its insensitive tube (on the scale of the regression
-        targets, the target SVD scores).
+        SVR penalty and half-width of its insensitive tube, relative to each regression
+        target's standard deviation (the SVR head fits every target SVD score in units of
+        its own); ``C=3, epsilon=0.1`` were best on the BMMC donor split.
     ensemble
         With several heads: ``"stack"`` (default) blends them with non-negative weights
         fitted on out-of-fold predictions, or uses the best head alone (with a warning)
@@ -261,7 +262,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         kernel: str = "rbf",
         gamma: float | list[float] | str = 0.005,
         alpha: float | list[float] | str = 0.2,
-        C: float | list[float] | str = 1.0,
+        C: float | list[float] | str = 3.0,
         epsilon: float | list[float] | str = 0.1,
         ensemble: str = "stack",
         cv: int = 3,
