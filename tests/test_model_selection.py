@@ -234,3 +234,32 @@ def test_cv_subsample_and_groups(cite):
         model.fit(X, Y, groups=groups)
     assert model.cv_results_["krr"]["n_cells"] == 150
     assert model.cv_results_["krr"]["n_folds"] == 4
+
+
+@pytest.mark.gpu
+def test_heads_grid_and_stack_on_the_gpu_equal_the_cpu(cite, tmp_path):
+    """Cross-validation, both heads and the stack on cupy data (the stand-in without a
+    GPU: it refuses what cupy refuses) give the CPU's choices and predictions; a model
+    fitted on the GPU saves, loads on the CPU and predicts on the GPU again."""
+    from scmodal._backend import gpu_namespace, is_gpu_array, to_device
+
+    ns = gpu_namespace()
+    _, _, train, mdata = cite
+    X = mdata["rna"].X.astype(np.float32)
+    Y = mdata["prot"].X.toarray().astype(np.float32)
+    params = {"method": ["krr", "svr"], "alpha": [0.1, 0.5], "C": [1.0, 3.0]}
+    cpu = ModalityPredictor(30, 10, **params).fit(X[train], Y[train])
+    gpu = ModalityPredictor(30, 10, **params).fit(to_device(X[train], ns), to_device(Y[train], ns))
+    assert gpu.best_params_ == cpu.best_params_
+    np.testing.assert_allclose(
+        [gpu.weights_[k] for k in ("krr", "svr")], [cpu.weights_[k] for k in ("krr", "svr")],
+        atol=1e-3,
+    )  # fmt: skip
+    mean, std = gpu.predict(to_device(X[~train], ns), return_std=True)
+    assert is_gpu_array(mean) and is_gpu_array(std)
+    expected, expected_std = cpu.predict(X[~train], return_std=True)
+    np.testing.assert_allclose(host(mean), expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(host(std), expected_std, rtol=1e-3, atol=1e-3)
+    gpu.save(tmp_path / "m.npz")
+    back = ModalityPredictor.load(tmp_path / "m.npz")
+    np.testing.assert_allclose(host(back.predict(to_device(X[~train], ns))), host(mean), rtol=1e-5)
