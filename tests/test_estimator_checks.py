@@ -21,11 +21,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import scmodal as sm
-from scmodal.models import GaussRankScaler, KernelRidge, ModalityPredictor, TruncatedSVD
+from scmodal.models import SVR, GaussRankScaler, KernelRidge, ModalityPredictor, TruncatedSVD
 
 # small settings keep the suite fast; the data of the checks has 2 to 10 features
 ESTIMATORS = [
     KernelRidge(),
+    SVR(),
     ModalityPredictor(5, 2, n_repeats=1),
     TruncatedSVD(1),
     GaussRankScaler(),
@@ -45,7 +46,8 @@ def test_array_api_check_where_scipy_enables_it():
     code = (
         "import scmodal as sm\n"
         "from sklearn.utils.estimator_checks import check_array_api_input\n"
-        "for est in [sm.models.KernelRidge(), sm.models.ModalityPredictor(5, 2, n_repeats=1),"
+        "for est in [sm.models.KernelRidge(), sm.models.SVR(),"
+        " sm.models.ModalityPredictor(5, 2, n_repeats=1),"
         " sm.models.TruncatedSVD(1), sm.models.GaussRankScaler()]:\n"
         "    check_array_api_input(type(est).__name__, est, array_namespace='numpy',"
         " expect_only_array_outputs=False)\n"
@@ -161,9 +163,13 @@ def test_modality_predictor_one_dimensional_target(gex_adt, monkeypatch):
     assert model.score(X[~train], y[~train]) == pytest.approx(r2_score(y[~train], mean))
 
 
-def test_predict_leaves_the_model_as_it_was(gex_adt):
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"method": ["krr", "svr"], "bagging": "cells", "ensemble": "mean"}],
+)
+def test_predict_leaves_the_model_as_it_was(gex_adt, params):
     X, Y, train = gex_adt
-    model = ModalityPredictor(20, 8, n_repeats=1).fit(X[train], Y[train])
+    model = ModalityPredictor(20, 8, n_repeats=1, **params).fit(X[train], Y[train])
     state = pickle.dumps(model.__dict__)
     arrays = {k: v for k, v in vars(model).items() if isinstance(v, np.ndarray)}
     model.predict(X[~train], return_std=True)
