@@ -97,6 +97,32 @@ def test_keys_dataframes_and_round_trip(mdata, tmp_path):
     assert back.uns["prot_predicted"]["n_train"] == train.sum()
 
 
+def test_heads_grid_and_blend_are_stored_and_survive_h5mu(mdata, tmp_path):
+    sm.tl.predict_modality(
+        mdata, train="is_train", batch_key="batch", method=["krr", "svr"], alpha=[0.1, 0.5],
+        ensemble="mean", **FAST,
+    )  # fmt: skip
+    rna = mdata["rna"]
+    uns = mdata.uns["prot_predicted"]
+    assert set(uns["heads"]) == {"krr", "svr"}
+    assert uns["heads"]["krr"]["weight"] == uns["heads"]["svr"]["weight"] == 0.5
+    assert uns["params"]["method"].tolist() == ["krr", "svr"]
+    # the blend is the weighted sum of the heads' stored predictions
+    blend = sum(h["weight"] * rna.obsm[f"prot_predicted_{n}"] for n, h in uns["heads"].items())
+    np.testing.assert_allclose(rna.obsm["prot_predicted"], blend, rtol=1e-5, atol=1e-6)
+    cv = uns["cv"]["krr"]
+    assert cv["params"] == ["gamma", "alpha"] and cv["rmse"].shape == (1, 2)
+    # one training batch: folds of cells over all 311 training cells
+    assert cv["n_cells"] == 311 and cv["n_folds"] == 3
+    assert uns["heads"]["krr"]["params"]["alpha"] == [0.1, 0.5][int(np.argmin(cv["rmse"]))]
+    mdata.write_h5mu(tmp_path / "p.h5mu")
+    back = md.read_h5mu(tmp_path / "p.h5mu")
+    for name in ("prot_predicted", "prot_predicted_krr", "prot_predicted_svr"):
+        pd.testing.assert_frame_equal(back["rna"].obsm[name], rna.obsm[name])
+    np.testing.assert_array_equal(back.uns["prot_predicted"]["cv"]["krr"]["rmse"], cv["rmse"])
+    assert back.uns["prot_predicted"]["heads"]["svr"]["params"]["C"] == 3.0
+
+
 def test_copy_key_added_train_forms_and_batches(mdata):
     before = set(mdata["rna"].obsm)
     out = sm.tl.predict_modality(mdata, train="is_train", key_added="adt", copy=True, **FAST)
