@@ -101,6 +101,20 @@ def test_predict_writes_an_h5mu(bundled, tmp_path, capsys):
     assert not (tmp_path / "out.h5mu.part").exists()
 
 
+def test_predict_with_heads_a_grid_and_a_blend(bundled, tmp_path, capsys):
+    out = tmp_path / "out.h5mu"
+    argv = [str(bundled), "--train-key", "is_train", "-o", str(out), "--n-components-source",
+            "30", "--method", "krr", "svr", "--alpha", "0.1", "0.5", "--C", "3", "--ensemble",
+            "mean"]  # fmt: skip
+    assert main(["predict", *argv]) == 0
+    printed = capsys.readouterr().out
+    assert "krr: weight 0.50 (gamma=0.005, alpha=" in printed and "svr: weight 0.50" in printed
+    uns = md.read_h5mu(out).uns["prot_predicted"]
+    assert uns["params"]["method"].tolist() == ["krr", "svr"]
+    assert uns["params"]["alpha"].tolist() == [0.1, 0.5] and uns["params"]["C"] == 3.0
+    assert uns["params"]["ensemble"] == "mean" and "cv" in uns
+
+
 def fails(argv, capsys, *phrases):
     """``main(argv)`` exits with status 2 and one line on stderr that says ``phrases``."""
     assert main(argv) == 2
@@ -158,6 +172,10 @@ def test_errors_name_the_flags(bundled, tmp_path, capsys):
     fails(["predict", src, "-o", str(out), "--n-repeats", "0"], capsys, "`--n-repeats` must")
     fails(["predict", src, "-o", str(out), "--key-added", "a/b"], capsys, "`--key-added`")
     fails(["predict", src, "-o", str(out), "--source", "prot"], capsys, "`--source` and `--target`")
+    fails(["predict", src, "-o", str(out), "--method", "mlp"], capsys, "`--method`", "'mlp'")
+    fails(["predict", src, "-o", str(out), "--alpha", "big"], capsys, "`--alpha` takes numbers")
+    fails(["predict", src, "-o", str(out), "--C", "0"], capsys, "`--C` values must")
+    fails(["predict", src, "-o", str(out), "--gamma", "0.1", "-1"], capsys, "`--gamma`")
     assert not out.exists()
     with pytest.raises(SystemExit) as exit_:  # argparse's own errors: one line too
         main(["predict", src, "-o", str(out), "--n-repeats", "many"])
