@@ -263,3 +263,27 @@ def test_heads_grid_and_stack_on_the_gpu_equal_the_cpu(cite, tmp_path):
     gpu.save(tmp_path / "m.npz")
     back = ModalityPredictor.load(tmp_path / "m.npz")
     np.testing.assert_allclose(host(back.predict(to_device(X[~train], ns))), host(mean), rtol=1e-5)
+
+
+def test_many_alphas_take_the_eigendecomposition_path_with_the_same_scores(cite, monkeypatch):
+    """From EIGH_MIN_ALPHAS values on, one eigendecomposition per fold serves every alpha:
+    the scores equal scikit-learn's fold-by-fold refits."""
+    import scmodal.models._cross_validation as cv_module
+
+    Z, Y, _, _ = cite
+    calls = []
+    path = cv_module.kernel_ridge_path
+    monkeypatch.setattr(
+        cv_module, "kernel_ridge_path", lambda *a: calls.append(len(a[3])) or path(*a)
+    )
+    alphas = tuple(np.geomspace(0.01, 10, cv_module.EIGH_MIN_ALPHAS))
+    folds = cv_folds(len(Z), None, 3, seed=0)
+    grids = {"gamma": (0.01,), "alpha": alphas, "C": (1.0,), "epsilon": (0.1,)}
+    finish = lambda T: np.maximum(np.asarray(T, dtype=np.float64), 0)  # noqa: E731
+    results, _ = cross_validate(Z, Y, Y, folds, [HEADS["krr"]], grids, "rbf", finish, CPU)
+    assert calls == [len(alphas)] * 3
+    for j in (0, 7, len(alphas) - 1):
+        make = lambda a=alphas[j]: SkKernelRidge(a, kernel="rbf", gamma=0.01)  # noqa: E731
+        rmse, r = scores(Y, sklearn_oof(Z, Y, folds, make))
+        np.testing.assert_allclose(results["krr"]["rmse"][0, j], rmse, rtol=1e-6)
+        np.testing.assert_allclose(results["krr"]["pearson"][0, j], r, rtol=1e-6)
