@@ -146,9 +146,12 @@ def cross_validate(
     ``(results, predictions)``: for each head name, ``results[name]`` holds ``params``
     (its parameter names), ``grid`` (their values), ``rmse`` and ``pearson`` (arrays of
     one axis per parameter: the RMSE and the mean per-feature Pearson r of its
-    out-of-fold predictions), ``best`` (the values of lowest RMSE) with ``best_rmse``
-    and ``best_pearson``; ``predictions[name]`` is its ``(m, p)`` out-of-fold prediction
-    at ``best``.
+    out-of-fold predictions), ``best`` (the values chosen) with ``best_rmse``,
+    ``best_pearson`` and ``chosen_by``; ``predictions[name]`` is its ``(m, p)``
+    out-of-fold prediction at ``best``. The choice is the lowest RMSE, unless the grid
+    holds the head's ``defaults`` (the winner's values) and the lowest beats them by no
+    more than one standard error of the per-fold difference: then the defaults stay
+    (out-of-fold noise does not move a setting known to hold across data sets).
     """
     points = {h.name: grid_points(h, grids) for h in heads}
     oof = {h.name: [ns.xp.zeros_like(T) for _ in points[h.name]] for h in heads}
@@ -169,8 +172,14 @@ def cross_validate(
             del K_tr, K_va
     results, predictions = {}, {}
     for head in heads:
-        errors, correlations, predictions[head.name] = _scores(oof.pop(head.name), Y, finish)
+        anchor = next((i for i, p in enumerate(points[head.name]) if p == head.defaults), None)
+        errors, correlations, fold_mse, kept = _scores(
+            oof.pop(head.name), Y, finish, folds, anchor, ns
+        )
         best = int(np.argmin(errors))
+        chosen_by = "lowest RMSE"
+        if anchor is not None and anchor != best and not _significant(fold_mse, anchor, best):
+            best, chosen_by = anchor, "default: not significantly worse than the lowest"
         shape = tuple(len(grids[name]) for name in head.params)
         results[head.name] = {
             "params": list(head.params),
@@ -180,10 +189,19 @@ def cross_validate(
             "best": dict(points[head.name][best]),
             "best_rmse": errors[best],
             "best_pearson": correlations[best],
+            "chosen_by": chosen_by,
             "n_cells": Z.shape[0],
             "n_folds": len(folds),
         }
+        predictions[head.name] = kept[best]
     return results, predictions
+
+
+def _significant(fold_mse: np.ndarray, anchor: int, best: int) -> bool:
+    """Whether grid point ``best`` beats ``anchor`` by more than one standard error of
+    their per-fold difference in mean squared error."""
+    d = fold_mse[anchor] - fold_mse[best]
+    return bool(d.mean() > d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def _fold_predictions(
@@ -211,20 +229,33 @@ def _fold_predictions(
 
 
 def _scores(
-    predictions: list[Any], Y: Any, finish: Callable[[Any], Any]
-) -> tuple[list[float], list[float], Any]:
-    """RMSE and mean per-feature Pearson r of each out-of-fold prediction (mapped by
-    ``finish``), and the mapped prediction of the lowest RMSE (the first, on a tie)."""
+    predictions: list[Any],
+    Y: Any,
+    finish: Callable[[Any], Any],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    anchor: int | None,
+    ns: Namespace,
+) -> tuple[list[float], list[float], np.ndarray, dict[int, Any]]:
+    """RMSE, mean per-feature Pearson r and per-fold mean squared error of each
+    out-of-fold prediction (mapped by ``finish``), and the mapped predictions of the
+    lowest RMSE (the first, on a tie) and of ``anchor``, by index."""
     from ..metrics import pearson, rmse
 
     errors: list[float] = []
     correlations: list[float] = []
-    best = None
-    for pred in predictions:
+    fold_mse = np.zeros((len(predictions), len(folds)))
+    kept: dict[int, Any] = {}
+    for i, pred in enumerate(predictions):
         P = finish(pred)
         errors.append(float(rmse(Y, P)))
         correlations.append(float(np.nanmean(to_numpy(pearson(Y, P, axis=0)))))
+        for f, (_, valid) in enumerate(folds):
+            va = to_device(valid, ns)
+            fold_mse[i, f] = float(((Y[va] - P[va]) ** 2).mean())
         if errors[-1] < min(errors[:-1], default=np.inf):
-            best = P
+            kept = {k: v for k, v in kept.items() if k == anchor}
+            kept[i] = P
+        elif i == anchor:
+            kept[i] = P
         del P
-    return errors, correlations, best
+    return errors, correlations, fold_mse, kept

@@ -56,6 +56,9 @@ class Head:
     work
         Arrays of ``cells × regression targets`` its fit allocates besides the kernel
         (what the memory guard counts).
+    defaults
+        Its parameters' default values (:class:`ModalityPredictor`'s): kept by the
+        cross-validation unless a grid point beats them significantly.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Head:
     posterior: bool = False
     auto: dict[str, tuple[float, ...]] = field(default_factory=dict)
     work: int = 2
+    defaults: dict[str, float] = field(default_factory=dict)
 
 
 # --- kernel ridge ---------------------------------------------------------------------
@@ -130,6 +134,7 @@ HEADS: dict[str, Head] = {
         overwrites_kernel=True,
         posterior=True,
         auto={"gamma": GAMMA_AUTO, "alpha": (0.05, 0.1, 0.2, 0.5, 1.0)},
+        defaults={"gamma": 0.005, "alpha": 0.2},
     ),
     "svr": Head(
         "svr",
@@ -140,6 +145,7 @@ HEADS: dict[str, Head] = {
         _svr_restore,
         auto={"gamma": GAMMA_AUTO, "C": (0.3, 1.0, 3.0, 10.0, 30.0)},
         work=12,
+        defaults={"gamma": 0.005, "C": 3.0, "epsilon": 0.1},
     ),
 }
 

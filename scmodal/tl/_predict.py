@@ -134,7 +134,8 @@ def predict_modality(
           fitted with; with cross-validation also its out-of-fold ``cv_rmse`` and
           ``cv_pearson``) and, when a grid was searched or a stack fitted, ``cv``: for
           each head its ``params``, ``grid`` (values per parameter), ``rmse`` and
-          ``pearson`` (one axis per parameter), ``best``, ``n_cells`` and ``n_folds``.
+          ``pearson`` (one axis per parameter), ``best``, ``chosen_by``, ``n_cells`` and
+          ``n_folds``.
 
     Examples
     --------
@@ -232,6 +233,7 @@ def predict_modality(
                 "rmse": np.asarray(r["rmse"], dtype=float),
                 "pearson": np.asarray(r["pearson"], dtype=float),
                 "best": {p: float(v) for p, v in r["best"].items()},
+                "chosen_by": str(r["chosen_by"]),
                 "n_cells": int(r["n_cells"]),
                 "n_folds": int(r["n_folds"]),
             }
