@@ -124,6 +124,39 @@ def test_svr_dual_function():
         svr_dual(K, Y, 1.0, 0.1, CPU, tol=1e-9, max_iter=2)
 
 
+@pytest.mark.parametrize(("C", "epsilon"), [(3.0, 0.1), (0.5, 0.3)])
+def test_standardize_matches_scikit_learn_in_units_of_std(C, epsilon):
+    """Column j is scikit-learn's SVR of y_j / s_j (same C, epsilon), predictions × s_j."""
+    X, Y = data()
+    X_new = data(n=40, seed=1)[0]
+    Y = Y * np.array([0.3, 1.0, 5.0]) + np.array([2.0, -1.0, 0.0])
+    K, K_new = rbf_kernel(X, X, gamma=0.2), rbf_kernel(X_new, X, gamma=0.2)
+    scale = Y.std(axis=0)
+    model = SVR(C=C, epsilon=epsilon, kernel="precomputed", tol=1e-6, standardize=True)
+    model.fit(K, Y)
+    for j in range(3):
+        sk = SkSVR(kernel="precomputed", C=C, epsilon=epsilon, tol=1e-8).fit(K, Y[:, j] / scale[j])
+        pred = model.predict(K_new)[:, j]
+        np.testing.assert_allclose(pred, sk.predict(K_new) * scale[j], atol=1e-3 * scale[j])
+        dense = np.zeros(len(K))
+        dense[sk.support_] = sk.dual_coef_.ravel() * scale[j]
+        np.testing.assert_allclose(model.dual_coef_[:, j], dense, atol=2e-3 * max(C, 1) * scale[j])
+    assert np.abs(model.dual_coef_).max() > C  # the bound is C·s_j, not C
+
+
+def test_standardize_constant_column_and_one_dimensional_target():
+    X, Y = data(t=1)
+    y = 4.0 * Y[:, 0]
+    one = SVR(C=3.0, gamma=0.2, tol=1e-6, standardize=True).fit(X, y)
+    sk = SkSVR(C=3.0, gamma=0.2, tol=1e-8).fit(X, y / y.std())
+    assert one.dual_coef_.shape == (len(X),)
+    np.testing.assert_allclose(one.predict(X[:9]), sk.predict(X[:9]) * y.std(), atol=1e-3 * y.std())
+    # a constant column has std 0: fitted on its own scale, predicted exactly
+    two = SVR(C=3.0, gamma=0.2, tol=1e-6, standardize=True).fit(X, np.c_[y, np.full(len(X), 7.0)])
+    np.testing.assert_allclose(two.predict(X[:9])[:, 1], 7.0, atol=1e-6)
+    np.testing.assert_allclose(two.dual_coef_[:, 1], 0.0)
+
+
 @pytest.mark.gpu
 def test_gpu_equals_cpu():
     from scmodal._backend import gpu_namespace, to_device
@@ -155,6 +188,9 @@ def test_gpu_equals_cpu():
         ({"max_iter": 0}, ValueError, "`max_iter`"),
         ({"solver": "smo"}, ValueError, "`solver`"),
         ({"warm_start": "yes"}, TypeError, "`warm_start`"),
+        ({"standardize": "yes"}, TypeError, "`standardize`"),
+        ({"standardize": 1}, TypeError, "`standardize`"),
+        ({"standardize": None}, TypeError, "`standardize`"),
     ],
 )
 def test_bad_parameters(params, error, match):
