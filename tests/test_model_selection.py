@@ -54,7 +54,7 @@ def test_grid_search_scores_equal_a_scikit_learn_loop(cite):
     """Every grid point's out-of-fold RMSE and mean Pearson r, for kernel ridge and SVR,
     equal scikit-learn's estimators refitted fold by fold (predictions clipped at 0; the
     SVR head fits each target in units of its standard deviation)."""
-    Z, Y, _, _ = cite
+    Z, Y = cite[0][:300], cite[1][:300]  # the oracle refits column by column: keep it small
     folds = cv_folds(len(Z), None, 3, seed=0)
     grids = {"gamma": (0.01, 0.05), "alpha": (0.1, 1.0), "C": (0.5, 2.0), "epsilon": (0.1,)}
     results, best = cross_validate(
@@ -249,7 +249,7 @@ def test_heads_grid_and_stack_on_the_gpu_equal_the_cpu(cite, tmp_path):
     _, _, train, mdata = cite
     X = mdata["rna"].X.astype(np.float32)
     Y = mdata["prot"].X.toarray().astype(np.float32)
-    params = {"method": ["krr", "svr"], "alpha": [0.1, 0.5], "C": [1.0, 3.0]}
+    params = {"method": ["krr", "svr"], "alpha": [0.1, 0.5]}
     cpu = ModalityPredictor(30, 10, **params).fit(X[train], Y[train])
     gpu = ModalityPredictor(30, 10, **params).fit(to_device(X[train], ns), to_device(Y[train], ns))
     assert gpu.best_params_ == cpu.best_params_
@@ -272,7 +272,7 @@ def test_many_alphas_take_the_eigendecomposition_path_with_the_same_scores(cite,
     the scores equal scikit-learn's fold-by-fold refits."""
     import scmodal.models._cross_validation as cv_module
 
-    Z, Y, _, _ = cite
+    Z, Y = cite[0][:300], cite[1][:300]  # the oracle refits column by column: keep it small
     calls = []
     path = cv_module.kernel_ridge_path
     monkeypatch.setattr(
@@ -295,9 +295,10 @@ def test_the_defaults_stay_unless_a_grid_point_beats_them_beyond_fold_noise(cite
     """With the winner's values in the grid, the lowest out-of-fold RMSE replaces them
     only if it beats them by more than one standard error of the per-fold difference;
     the per-fold errors here come from scikit-learn's refits."""
-    Z, Y, _, _ = cite
+    Z, Y = cite[0], cite[1]
     folds = cv_folds(len(Z), None, 3, seed=0)
     finish = lambda T: np.maximum(np.asarray(T, dtype=np.float64), 0)  # noqa: E731
+    rules = []
     for alphas in [(0.2, 0.18), (0.2, 0.1), (0.2, 5.0)]:
         grids = {"gamma": (0.005,), "alpha": alphas, "C": (1.0,), "epsilon": (0.1,)}
         results, _ = cross_validate(Z, Y, Y, folds, [HEADS["krr"]], grids, "rbf", finish, CPU)
@@ -311,3 +312,5 @@ def test_the_defaults_stay_unless_a_grid_point_beats_them_beyond_fold_noise(cite
         assert results["krr"]["best"]["alpha"] == (alphas[1] if better else 0.2), alphas
         rule = "lowest RMSE" if better or d.mean() < 0 else "default"
         assert results["krr"]["chosen_by"].startswith(rule)
+        rules.append(rule)
+    assert rules == ["lowest RMSE", "default", "lowest RMSE"]  # each branch is taken
