@@ -91,6 +91,26 @@ def kernel_ridge_path(K: Any, Y: Any, K_new: Any, alphas: list[float], ns: Names
     return [KQ @ (QtY / (eigenvalues + float(alpha))[:, None]) for alpha in alphas]
 
 
+# cells cross-validated by default: all up to this many, beyond it this many or 30 % of
+# the training cells, whichever is more (the grid search then costs at most ~2 fits)
+CV_MIN_CELLS = 2000
+CV_SHARE = 0.3
+
+
+def cv_cell_count(n: int, cv_cells: int | None) -> int:
+    """Training cells the cross-validation uses: ``cv_cells``, or by default all up to
+    2,000 and beyond that ``max(2000, 0.3 n)``.
+
+    Examples
+    --------
+    >>> cv_cell_count(500, None), cv_cell_count(5000, None), cv_cell_count(20000, None)
+    (500, 2000, 6000)
+    """
+    if cv_cells is not None:
+        return min(n, cv_cells)
+    return min(n, max(CV_MIN_CELLS, int(CV_SHARE * n)))
+
+
 # more alphas than this: one eigendecomposition per fold serves them all; fewer: one
 # Cholesky each (on 2 CPU cores a float64 eigh of 3,000 cells costs ~17 float32 Cholesky
 # factorizations, and the path's K_new Q product more)

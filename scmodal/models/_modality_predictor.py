@@ -28,34 +28,22 @@ from .._progress import progress_bar
 from .._typing import Array, ArrayLike, Matrix
 from .._validation import check_int, check_seed
 from ._bagging import BAGGING, bagging_halves
-from ._cross_validation import cross_validate, cv_folds, grid_points
+from ._cross_validation import cross_validate, cv_cell_count, cv_folds, grid_points
 from ._ensemble import ENSEMBLES, blend_weights
 from ._gaussrank import GaussRankScaler
 from ._heads import HEADS, Head, check_grid, heads_of
 from ._input import check_input, check_n_features, check_targets
 from ._kernel_ridge import (
     KERNELS,
-    PREDICT_ADVICE,
     block_rows,
-    check_kernel_memory,
-    fit_advice,
     kernel_matrix,
 )
 from ._model_file import read_model, write_model
-from ._predictor_memory import (
-    cross_validation_bytes,
-    modality_predictor_fit_bytes,
-    modality_predictor_predict_bytes,
-    predict_row_bytes,
-)
+from ._predictor_memory import check_fit_memory, check_predict_memory, predict_row_bytes
 from ._tsvd import TruncatedSVD
 
 TARGET_TRANSFORMS = (None, "gaussrank")
 PROGRESS_MIN_CELLS = 5000
-# cells cross-validated by default: all up to this many, beyond it this many or 30 % of
-# the training cells, whichever is more (the grid search then costs at most ~2 fits)
-CV_MIN_CELLS = 2000
-CV_SHARE = 0.3
 
 
 def _synchronize(ns: Namespace) -> None:
@@ -88,20 +76,6 @@ def _cap(n: int | None, shape: tuple[int, int], name: str, what: str) -> int | N
         stacklevel=5,
     )
     return limit
-
-
-def cv_cell_count(n: int, cv_cells: int | None) -> int:
-    """Training cells the cross-validation uses: ``cv_cells``, or by default all up to
-    2,000 and beyond that ``max(2000, 0.3 n)``.
-
-    Examples
-    --------
-    >>> cv_cell_count(500, None), cv_cell_count(5000, None), cv_cell_count(20000, None)
-    (500, 2000, 6000)
-    """
-    if cv_cells is not None:
-        return min(n, cv_cells)
-    return min(n, max(CV_MIN_CELLS, int(CV_SHARE * n)))
 
 
 class ModalityPredictor(RegressorMixin, BaseEstimator):
@@ -353,112 +327,6 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         searched = any(len(grids[p]) > 1 for h in heads for p in h.params)
         return searched or (len(heads) > 1 and self.ensemble == "stack")
 
-    def _check_fit_memory(
-        self,
-        source_shape: tuple[int, int],
-        target_shape: tuple[int, int],
-        halves: list[np.ndarray],
-        predict_all: bool,
-        itemsize: int,
-        ns: Namespace,
-        heads: list[Head],
-        grids: dict[str, tuple[float, ...]],
-    ) -> None:
-        """``MemoryError`` (how much, how many training cells fit) if the fit will not fit."""
-        n_train, n_targets = target_shape
-        n_components = min(self.n_components_source, min(source_shape) - 1)
-        n_scores = n_targets
-        if self.n_components_target is not None and min(target_shape) > 1:
-            n_scores = min(self.n_components_target, min(target_shape) - 1)
-        largest = max(len(half) for half in halves)
-        n_other = source_shape[0] - n_train if predict_all else 0
-        cv = self._cross_validates(heads, grids)
-        n_points = sum(len(grid_points(h, grids)) for h in heads)
-
-        def largest_fit(n: int) -> int:  # in proportion (for random halves: ⌈n/2⌉)
-            return (2 * n * largest + n_train) // (2 * n_train)
-
-        def need(n: int) -> int:
-            fitting = modality_predictor_fit_bytes(
-                n,
-                largest_fit(n),
-                len(halves),
-                n_components,
-                n_scores,
-                itemsize,
-                gpu=ns.is_gpu,
-                n_predict=n_other + n if predict_all else 0,
-                n_targets=n_targets,
-                n_heads=len(heads),
-                n_work=max(h.work for h in heads),
-            )
-            if not cv:
-                return fitting
-            m = cv_cell_count(n, self.cv_cells)
-            searching = cross_validation_bytes(
-                n,
-                m,
-                self.cv,
-                n_points,
-                n_components,
-                n_scores,
-                n_targets,
-                itemsize,
-                n_heads=len(heads),
-            )
-            return max(fitting, searching)
-
-        def task(n: int) -> str:
-            h = largest_fit(n)
-            what = f", then predicting {n_other + n:,} cells" if predict_all else ""
-            fits = (
-                f"one fit: a {h:,} × {h:,} kernel"
-                if len(halves) == 1
-                else f"{len(halves)} fits on up to {h:,} cells: {h:,} × {h:,} kernels"
-            )
-            search = f", cross-validating {n_points} settings" if cv else ""
-            return (
-                f"{' + '.join(h.label for h in heads)} on {n:,} training cells ({fits} of "
-                f"{itemsize}-byte floats{search}{what})"
-            )
-
-        check_kernel_memory(n_train, need, ns, task=task, advice=fit_advice(ns))
-
-    def _check_predict_memory(self, n_predict: int, ns: Namespace) -> None:
-        """``MemoryError`` (how much, how many cells fit per call) if ``predict`` will not fit."""
-        n_train, n_components = self.Z_train_.shape
-        itemsize = self.Z_train_.dtype.itemsize
-        moved = 0  # the model's own arrays, copied when they live on the other device
-        if is_gpu_array(self.Z_train_) != ns.is_gpu:
-            moved = itemsize * self.Z_train_.size + sum(
-                itemsize * a.size
-                for name, fits in self.heads_.items()
-                for model in fits
-                for a in HEADS[name].arrays(model).values()
-            )
-        n_scores = self._n_scores()
-        check_kernel_memory(
-            n_predict,
-            lambda n: (
-                moved
-                + modality_predictor_predict_bytes(
-                    n,
-                    n_train,
-                    n_components,
-                    n_scores,
-                    self.n_targets_,
-                    itemsize,
-                    posterior=self._posterior_head() is not None,
-                    bagged=len(self.fit_cells_) > 1,
-                    n_heads=len(self.heads_),
-                )
-            ),
-            ns,
-            task=lambda n: f"predicting {n:,} cells from {n_train:,} training cells",
-            cells="cells",
-            advice=PREDICT_ADVICE,
-        )
-
     def _n_scores(self) -> int:
         return self.n_targets_ if self.target_svd_ is None else self.target_svd_.n_components
 
@@ -508,8 +376,8 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             folds = (cells, cv_folds(len(cells), sub, self.cv, self.random_state))
         dtype = np.float64 if X_all.dtype == np.float64 else np.float32
         itemsize = np.dtype(dtype).itemsize
-        self._check_fit_memory(
-            X_all.shape, Y.shape, halves, predict_all, itemsize, ns, heads, grids
+        check_fit_memory(
+            self, X_all.shape, Y.shape, halves, predict_all, itemsize, ns, heads, grids
         )
         elements = max((X_all.shape[0] + X_all.shape[1]) * self.n_components_source, n * n)
         with blas_threads_for(elements, ns):
@@ -968,7 +836,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         X = check_input(X, "X")
         check_n_features(X, self.n_features_in_, self)
         ns = get_namespace(X)
-        self._check_predict_memory(X.shape[0], ns)
+        check_predict_memory(self, X.shape[0], ns)
         n = self.Z_train_.shape[0]
         with blas_threads_for(X.shape[0] * max(n, X.shape[1]), ns):
             Z = self.source_svd_.transform(X).astype(self.Z_train_.dtype, copy=False)

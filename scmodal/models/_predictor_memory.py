@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ._kernel_ridge import block_rows
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._backend import Namespace, is_gpu_array
+from ._cross_validation import cv_cell_count, grid_points
+from ._heads import HEADS, Head
+from ._kernel_ridge import PREDICT_ADVICE, block_rows, check_kernel_memory, fit_advice
+
+if TYPE_CHECKING:
+    from ._modality_predictor import ModalityPredictor
 
 
 def predict_row_bytes(
@@ -172,3 +182,111 @@ def cross_validation_bytes(
     fold = itemsize * (2 * m * m + (n_cells - m) * m)
     scoring = 8 * n_cells * n_targets * (2 + n_heads)
     return kept + max(fold, scoring)
+
+
+def check_fit_memory(
+    model: ModalityPredictor,
+    source_shape: tuple[int, int],
+    target_shape: tuple[int, int],
+    halves: list[np.ndarray],
+    predict_all: bool,
+    itemsize: int,
+    ns: Namespace,
+    heads: list[Head],
+    grids: dict[str, tuple[float, ...]],
+) -> None:
+    """``MemoryError`` (how much, how many training cells fit) if the fit will not fit."""
+    n_train, n_targets = target_shape
+    n_components = min(model.n_components_source, min(source_shape) - 1)
+    n_scores = n_targets
+    if model.n_components_target is not None and min(target_shape) > 1:
+        n_scores = min(model.n_components_target, min(target_shape) - 1)
+    largest = max(len(half) for half in halves)
+    n_other = source_shape[0] - n_train if predict_all else 0
+    cv = model._cross_validates(heads, grids)
+    n_points = sum(len(grid_points(h, grids)) for h in heads)
+
+    def largest_fit(n: int) -> int:  # in proportion (for random halves: ⌈n/2⌉)
+        return (2 * n * largest + n_train) // (2 * n_train)
+
+    def need(n: int) -> int:
+        fitting = modality_predictor_fit_bytes(
+            n,
+            largest_fit(n),
+            len(halves),
+            n_components,
+            n_scores,
+            itemsize,
+            gpu=ns.is_gpu,
+            n_predict=n_other + n if predict_all else 0,
+            n_targets=n_targets,
+            n_heads=len(heads),
+            n_work=max(h.work for h in heads),
+        )
+        if not cv:
+            return fitting
+        m = cv_cell_count(n, model.cv_cells)
+        searching = cross_validation_bytes(
+            n,
+            m,
+            model.cv,
+            n_points,
+            n_components,
+            n_scores,
+            n_targets,
+            itemsize,
+            n_heads=len(heads),
+        )
+        return max(fitting, searching)
+
+    def task(n: int) -> str:
+        h = largest_fit(n)
+        what = f", then predicting {n_other + n:,} cells" if predict_all else ""
+        fits = (
+            f"one fit: a {h:,} × {h:,} kernel"
+            if len(halves) == 1
+            else f"{len(halves)} fits on up to {h:,} cells: {h:,} × {h:,} kernels"
+        )
+        search = f", cross-validating {n_points} settings" if cv else ""
+        return (
+            f"{' + '.join(h.label for h in heads)} on {n:,} training cells ({fits} of "
+            f"{itemsize}-byte floats{search}{what})"
+        )
+
+    check_kernel_memory(n_train, need, ns, task=task, advice=fit_advice(ns))
+
+
+def check_predict_memory(model: ModalityPredictor, n_predict: int, ns: Namespace) -> None:
+    """``MemoryError`` (how much, how many cells fit per call) if ``predict`` will not fit."""
+    n_train, n_components = model.Z_train_.shape
+    itemsize = model.Z_train_.dtype.itemsize
+    moved = 0  # the model's own arrays, copied when they live on the other device
+    if is_gpu_array(model.Z_train_) != ns.is_gpu:
+        moved = itemsize * model.Z_train_.size + sum(
+            itemsize * a.size
+            for name, fits in model.heads_.items()
+            for model in fits
+            for a in HEADS[name].arrays(model).values()
+        )
+    n_scores = model._n_scores()
+    check_kernel_memory(
+        n_predict,
+        lambda n: (
+            moved
+            + modality_predictor_predict_bytes(
+                n,
+                n_train,
+                n_components,
+                n_scores,
+                model.n_targets_,
+                itemsize,
+                posterior=model._posterior_head() is not None,
+                bagged=len(model.fit_cells_) > 1,
+                n_heads=len(model.heads_),
+            )
+        ),
+        ns,
+        task=lambda n: f"predicting {n:,} cells from {n_train:,} training cells",
+        cells="cells",
+        advice=PREDICT_ADVICE,
+    )
