@@ -137,3 +137,57 @@ def test_precomputed_kernel_equals_scikit_learn_and_the_rbf_fit(to_dev):
         KernelRidge(kernel="precomputed").fit(to_dev(X), to_dev(Y))
     with pytest.raises(ValueError, match="120 features"):
         model.predict(to_dev(X_new))
+
+
+@pytest.mark.parametrize("one_column", [False, True])
+def test_posterior_std_equals_scikit_learns_gaussian_process(one_column):
+    """``return_std`` is the posterior std of the Gaussian process with covariance
+    ``σ² k`` and noise ``σ² alpha``, σ² = yᵀ(K + αI)⁻¹y / n: scikit-learn's
+    GaussianProcessRegressor with that kernel fixed gives the same mean and std."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel
+
+    X, Y = data(np.float64, n=120, d=3, t=2)
+    X_new = data(np.float64, n=20, d=3, t=2, seed=1)[0]
+    y = Y[:, 0] if one_column else Y
+    model = KernelRidge(alpha=0.1, gamma=0.5, posterior=True).fit(X, y)
+    mean, std = model.predict(X_new, return_std=True)
+    assert mean.shape == std.shape == y[:20].shape
+    for j in range(1 if one_column else 2):
+        target = y if one_column else y[:, j]
+        s2 = float(np.ravel(model.target_variance_)[j])
+        kernel = ConstantKernel(s2, "fixed") * RBF(1.0, "fixed")  # gamma 0.5: length 1
+        gp = GaussianProcessRegressor(kernel, alpha=0.1 * s2, optimizer=None).fit(X, target)
+        gp_mean, gp_std = gp.predict(X_new, return_std=True)
+        got_mean = mean if one_column else mean[:, j]
+        got_std = std if one_column else std[:, j]
+        np.testing.assert_allclose(got_mean, gp_mean, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(got_std, gp_std, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="posterior=True"):
+        KernelRidge(alpha=0.1, gamma=0.5).fit(X, y).predict(X_new, return_std=True)
+    K = np.exp(-0.5 * ((X[:, None] - X[None]) ** 2).sum(-1))
+    pre = KernelRidge(alpha=0.1, kernel="precomputed", posterior=True).fit(K, y)
+    with pytest.raises(ValueError, match="diagonal"):
+        pre.predict(K[:5], return_std=True)
+    # the same GP from the precomputed kernel, given k(x, x) = 1
+    np.testing.assert_allclose(
+        pre.predict(K[:5], return_std=True, diagonal=1.0)[1],
+        model.predict(X[:5], return_std=True)[1],
+        rtol=1e-6,
+        atol=1e-9,
+    )
+
+
+def test_copy_x_false_factorizes_the_kernel_given_in_place():
+    X, Y = data(np.float64, n=80, d=3, t=2)
+    K = np.exp(-0.5 * ((X[:, None] - X[None]) ** 2).sum(-1))
+    original = K.copy()
+    expected = SkKernelRidge(alpha=0.1, kernel="precomputed").fit(K, Y).predict(K[:7])
+    KernelRidge(alpha=0.1, kernel="precomputed").fit(K, Y)
+    np.testing.assert_array_equal(K, original)  # copy_X=True (default): left as it was
+    in_place = KernelRidge(alpha=0.1, kernel="precomputed", copy_X=False).fit(K, Y)
+    assert not np.array_equal(K, original)  # its buffer now holds the Cholesky factor
+    np.testing.assert_allclose(in_place.predict(original[:7]), expected, rtol=1e-8)
+    view = original[:, :]  # a view of another array is copied, never overwritten
+    KernelRidge(alpha=0.1, kernel="precomputed", copy_X=False).fit(view, Y)
+    np.testing.assert_array_equal(view, np.exp(-0.5 * ((X[:, None] - X[None]) ** 2).sum(-1)))
