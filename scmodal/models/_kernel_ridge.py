@@ -259,8 +259,9 @@ class KernelRidge(RegressorMixin, BaseEstimator):
     copy_X
         With ``kernel="precomputed"``: ``True`` (default) factorizes a copy of the kernel
         matrix given to ``fit``; ``False`` factorizes it in place when it is a C-ordered
-        array of the compute dtype (no second ``n × n`` array; the matrix given is
-        overwritten), as :class:`ModalityPredictor` does with the kernel it builds.
+        array of the compute dtype that owns its data (no second ``n × n`` array; the
+        matrix given is overwritten; a view is still copied), as
+        :class:`ModalityPredictor` does with the kernel it builds.
     posterior
         Keep the Cholesky factor (``n × n``) after ``fit``, so that
         ``predict(X, return_std=True)`` gives the Gaussian-process posterior standard
