@@ -124,14 +124,14 @@ LABELS = {
 HEAD_ROWS = ["svr", "auto", "stack"]
 
 
-def block(name, X_train, Y_train, X_test, Y_test, peers, seeds=(SEED,)):
+def block(name, X_train, Y_train, X_test, Y_test, peers, seeds=(SEED,), heads=HEAD_ROWS):
     """Time and score every method on one split (over ``seeds``); print its rows.
 
     With several seeds (SVD sketches and bagging halves both change with the seed), the
     time is the median and the scores are mean ± standard deviation over the seeds.
     """
     Y_train = np.asarray(Y_train, dtype=np.float32)
-    results = {m: [] for m in ["scmodal", "bagged", *HEAD_ROWS, *peers]}
+    results = {m: [] for m in ["scmodal", "bagged", *heads, *peers]}
     for seed in seeds:
         halves = bagging_halves(X_train.shape[0], None, N_REPEATS, seed, bagging="cells")
         for method in results:
@@ -215,6 +215,13 @@ def main() -> None:
         help="scikit-learn variants to run (gp: the published RBF object; rbf: kernel='rbf')",
     )
     parser.add_argument("--seeds", type=int, default=5, help="seeds for the bmmc rows")
+    parser.add_argument(
+        "--head-sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="synthetic sizes with the SVR and stack rows (default: all of --sizes)",
+    )
     parser.add_argument("--gpu", action="store_true", help="add the full shape on the GPU")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*one group.*")
@@ -234,7 +241,10 @@ def main() -> None:
     block("bmmc (real)", X[train], Y[train], X[~train], Y[~train], args.peers, range(args.seeds))
     for n in args.sizes:
         data = sm.datasets.synthetic_cite(n + args.test_cells, args.genes, 134)
-        block(f"synthetic {n:,}", *split(data, n), args.peers)
+        heads = HEAD_ROWS
+        if args.head_sizes is not None and n not in args.head_sizes:
+            heads = [h for h in HEAD_ROWS if h not in ("svr", "stack")]
+        block(f"synthetic {n:,}", *split(data, n), args.peers, heads=heads)
         del data
     if args.gpu:
         gpu_row(66_175, 13_953, 1000)
