@@ -235,3 +235,22 @@ def test_memory_guard(monkeypatch):
     monkeypatch.setattr(krr, "available_memory", lambda ns: 2_000_000)
     with pytest.raises(MemoryError, match="support vector regression on 1,000 training cells"):
         SVR().fit(X, Y)
+
+
+def test_newton_preconditioner_against_numpy():
+    """Top eigenpairs vs numpy's eigh; the free-row Woodbury inverse vs a dense solve."""
+    X, _ = data(n=120, d=5)
+    K = rbf_kernel(X, X, gamma=0.2)
+    U, w = svr_module._top_eigen(K, 20, CPU)
+    # randomized (one power step): the leading ones to a few parts in 10⁵
+    np.testing.assert_allclose(w[:5], np.linalg.eigvalsh(K)[::-1][:5], rtol=1e-3)
+    assert w.shape == (20,) and U.shape == (120, 20)
+    rng = np.random.default_rng(3)
+    free = rng.random((120, 2)) < 0.6
+    R = np.where(free, rng.standard_normal((120, 2)), 0.0)
+    got = svr_module._Preconditioner(U, w, free, CPU)(R)
+    for j in range(2):
+        F = free[:, j]
+        P = (U[F] * w) @ U[F].T + w[-1] * np.eye(F.sum())
+        np.testing.assert_allclose(got[F, j], np.linalg.solve(P, R[F, j]), rtol=1e-8, atol=1e-10)
+        assert np.all(got[~F, j] == 0)
