@@ -37,7 +37,7 @@ CONFIGS = {
     "krr": {},
     "krr auto": {"alpha": "auto", "gamma": "auto"},
     "svr": {"method": "svr"},
-    "stack": {"method": ["krr", "svr"]},
+    "stack": {"method": ["krr", "svr"], "ensemble": "stack"},
     "mean": {"method": ["krr", "svr"], "ensemble": "mean"},
 }
 

@@ -108,7 +108,7 @@ METHODS = {
     "rbf": lambda *a, seed: sklearn_pipeline(*a, "rbf", seed),
     "svr": lambda *a, seed: scmodal_pipeline(*a, seed, method="svr"),
     "auto": lambda *a, seed: scmodal_pipeline(*a, seed, alpha="auto", gamma="auto"),
-    "stack": lambda *a, seed: scmodal_pipeline(*a, seed, method=["krr", "svr"]),
+    "stack": lambda *a, seed: scmodal_pipeline(*a, seed, method=["krr", "svr"], ensemble="stack"),
 }
 LABELS = {
     "scmodal": "scmodal (default: one fit)",

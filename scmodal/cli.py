@@ -273,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument(
         "--ensemble",
         choices=["stack", "mean"],
-        help="blend of several heads: weights fitted on out-of-fold predictions (stack, "
-        "the default) or equal (mean)",
+        help="blend of several heads: equal weights (mean, the default) or weights fitted "
+        "on out-of-fold predictions (stack)",
     )
     predict.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     predict.set_defaults(func=_predict)

@@ -136,7 +136,7 @@ def test_stack_that_cannot_help_warns_and_uses_the_best_head(cite):
     _, _, train, mdata = cite
     X, Y = mdata["rna"].X, mdata["prot"].X.toarray()
     # svr with a tiny C is no help next to kernel ridge
-    model = ModalityPredictor(30, 10, method=["krr", "svr"], C=1e-4)
+    model = ModalityPredictor(30, 10, method=["krr", "svr"], C=1e-4, ensemble="stack")
     with pytest.warns(UserWarning, match="using that head alone"):
         model.fit(X[train], Y[train])
     assert model.weights_ == {"krr": 1.0, "svr": 0.0}
@@ -249,7 +249,7 @@ def test_heads_grid_and_stack_on_the_gpu_equal_the_cpu(cite, tmp_path):
     _, _, train, mdata = cite
     X = mdata["rna"].X.astype(np.float32)
     Y = mdata["prot"].X.toarray().astype(np.float32)
-    params = {"method": ["krr", "svr"], "alpha": [0.1, 0.5]}
+    params = {"method": ["krr", "svr"], "alpha": [0.1, 0.5], "ensemble": "stack"}
     cpu = ModalityPredictor(30, 10, **params).fit(X[train], Y[train])
     gpu = ModalityPredictor(30, 10, **params).fit(to_device(X[train], ns), to_device(Y[train], ns))
     assert gpu.best_params_ == cpu.best_params_

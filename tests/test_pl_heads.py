@@ -30,7 +30,9 @@ SMALL = {"n_components_source": 50, "n_components_target": 20}
 def heads():
     """krr + svr, C=10: a stack that blends both heads (no fall-back to one head)."""
     mdata = sm.datasets.bmmc_cite()
-    sm.tl.predict_modality(mdata, train="is_train", method=["krr", "svr"], C=10.0, **SMALL)
+    sm.tl.predict_modality(
+        mdata, train="is_train", method=["krr", "svr"], C=10.0, ensemble="stack", **SMALL
+    )
     weights = [h["weight"] for h in mdata.uns[KEY]["heads"].values()]
     assert all(0 < w < 1 for w in weights)
     return mdata

@@ -93,7 +93,8 @@ def predict_modality(
     method
         ``"krr"`` (kernel ridge regression), ``"svr"`` (support vector regression), or a
         list of them, e.g. ``["krr", "svr"]``: an ensemble, blended as ``ensemble`` says
-        (``"stack"``, the default: weights fitted on out-of-fold predictions).
+        (``"mean"``, the default: equal weights; ``"stack"``: weights fitted on
+        out-of-fold predictions).
     key_added
         Key of the results; default ``f"{target}_predicted"``.
     random_state
@@ -103,7 +104,7 @@ def predict_modality(
     **method_params
         Passed to :class:`~scmodal.models.ModalityPredictor`, e.g.
         ``n_components_source=300, n_components_target=70, gamma=0.005, alpha=0.2,
-        C=1.0, epsilon=0.1, ensemble="stack", cv=3, bagging="batches", n_repeats=5,
+        C=3.0, epsilon=0.1, ensemble="mean", cv=3, bagging="batches", n_repeats=5,
         clip_min=0.0, target_transform="gaussrank"``.
         ``bagging``: ``None`` (default), one fit on all training cells; ``"batches"``,
         halves of the ``batch_key`` batches (the winner's scheme); ``"cells"``, random
