@@ -4,7 +4,7 @@ targets, on numpy or cupy arrays, with a memory check before the kernel is alloc
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,31 @@ def format_bytes(n: float) -> str:
 def kernel_matrix(X: Any, Y: Any, kernel: str, gamma: float, ns: Namespace) -> Any:
     """The C-ordered ``(len(X), len(Y))`` kernel matrix for ``kernel`` in :data:`KERNELS`."""
     return rbf_kernel(X, Y, gamma, ns) if kernel == "rbf" else linear_kernel(X, Y, ns)
+
+
+def kernel_row_blocks(
+    X: Any, X_fit: Any, kernel: str, gamma: float | None, ns: Namespace, row_bytes: int
+) -> Iterator[tuple[slice, Any]]:
+    """``(rows, K)``: the kernel rows of ``X`` against ``X_fit``, one block of
+    :func:`block_rows` rows at a time (``row_bytes`` each); with ``X_fit=None`` (a
+    precomputed kernel), ``X`` holds the kernel rows and ``K`` is a view of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scmodal._backend import CPU
+    >>> row_bytes = BLOCK_BYTES // 2  # two rows per block
+    >>> blocks = kernel_row_blocks(np.ones((5, 2)), np.ones((3, 2)), "linear", None, CPU, row_bytes)
+    >>> [(rows.start, K.shape) for rows, K in blocks]
+    [(0, (2, 3)), (2, (2, 3)), (4, (1, 3))]
+    """
+    step = block_rows(X.shape[0], row_bytes)
+    for start in range(0, X.shape[0], step):
+        rows = slice(start, start + step)
+        if X_fit is None:
+            yield rows, X[rows]
+        else:
+            yield rows, kernel_matrix(X[rows], X_fit, kernel, gamma, ns)
 
 
 def block_rows(n_rows: int, row_bytes: int) -> int:
@@ -472,13 +497,10 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         X = xp.asarray(X, dtype=dtype)
         out = xp.empty((n_predict, *self.dual_coef_.shape[1:]), dtype=dtype)
         std = xp.empty(out.shape, dtype=xp.float64) if return_std else None
-        step = block_rows(n_predict, dtype.itemsize * per_row)
-        for start in range(0, n_predict, step):  # one block of kernel rows at a time
-            rows = slice(start, start + step)
-            if self.X_fit_ is None:  # kernel="precomputed": X holds the kernel rows
-                K = X[rows]
-            else:
-                K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
+        blocks = kernel_row_blocks(
+            X, self.X_fit_, self.kernel, self.gamma_, ns, dtype.itemsize * per_row
+        )
+        for rows, K in blocks:  # one block of kernel rows at a time
             xp.matmul(K, self.dual_coef_, out=out[rows])
             if return_std:
                 v = posterior_variance(K, self.factor_, diagonal[rows], ns)

@@ -57,12 +57,12 @@ from ._input import check_input, check_n_features, check_targets
 from ._kernel_ridge import (
     KERNELS,
     PREDICT_ADVICE,
-    block_rows,
     check_kernel_memory,
     check_number,
     fit_advice,
     kernel_matrix,
     kernel_ridge_predict_bytes,
+    kernel_row_blocks,
 )
 
 SOLVERS = ("auto", "cuml")
@@ -777,13 +777,10 @@ class SVR(RegressorMixin, BaseEstimator):
         )
         X = ns.xp.asarray(X, dtype=dtype)
         out = ns.xp.empty((n_predict, *self.dual_coef_.shape[1:]), dtype=dtype)
-        step = block_rows(n_predict, dtype.itemsize * n_train)
-        for start in range(0, n_predict, step):
-            rows = slice(start, start + step)
-            if self.X_fit_ is None:
-                ns.xp.matmul(X[rows], self.dual_coef_, out=out[rows])
-                continue
-            K = kernel_matrix(X[rows], self.X_fit_, self.kernel, self.gamma_, ns)
+        blocks = kernel_row_blocks(
+            X, self.X_fit_, self.kernel, self.gamma_, ns, dtype.itemsize * n_train
+        )
+        for rows, K in blocks:  # one block of kernel rows at a time
             ns.xp.matmul(K, self.dual_coef_, out=out[rows])
             del K
         out += self.intercept_
