@@ -15,12 +15,9 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .._backend import to_numpy
+from ..metrics import rmse
 
 ENSEMBLES = ("mean", "stack")
-
-
-def _rmse(Y: np.ndarray, P: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((Y - P) ** 2)))
 
 
 def blend_weights(
@@ -60,11 +57,11 @@ def blend_weights(
     # non-negative least squares on the simplex: a heavily weighted row asks Σ w = 1
     scale = 1e3 * np.sqrt((A * A).sum(axis=0).max())
     w, _ = nnls(np.vstack([A, np.full((1, len(names)), scale)]), np.r_[Y.ravel(), scale])
-    single = [_rmse(Y, p) for p in P]
+    single = [float(rmse(Y, p)) for p in P]
     best = int(np.argmin(single))
     if w.sum() > 0:
         w = w / w.sum()
-        blended = _rmse(Y, (A @ w).reshape(Y.shape))
+        blended = float(rmse(Y, (A @ w).reshape(Y.shape)))
         if blended < single[best]:
             return dict(zip(names, w.tolist(), strict=True)), None
     note = (

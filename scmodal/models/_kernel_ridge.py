@@ -216,7 +216,7 @@ def posterior_variance(K_rows: Any, L: Any, prior: Any, ns: Namespace) -> Any:
     return xp.maximum(prior - explained, 0.0)
 
 
-def _converted(A: Any, dtype: Any, ns: Namespace) -> bool:
+def converts(A: Any, dtype: Any, ns: Namespace) -> bool:
     """Whether ``asarray(A, dtype)`` on ``ns``'s device copies ``A`` (another dtype or device)."""
     return A.dtype != dtype or is_gpu_array(A) != ns.is_gpu
 
@@ -386,10 +386,10 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         gamma = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         itemsize = np.dtype(dtype).itemsize
         n_targets = 1 if y.ndim == 1 else y.shape[1]
-        converted = _converted(y, dtype, ns) * n_targets
+        converted = converts(y, dtype, ns) * n_targets
         in_place = kernel == "precomputed" and not self.copy_X and _factorizable(X, dtype, ns)
         if kernel != "precomputed":  # a precomputed kernel is copied: the kernel counted
-            converted += _converted(X, dtype, ns) * X.shape[1]
+            converted += converts(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
             X.shape[0],
             lambda n: (
@@ -479,7 +479,7 @@ class KernelRidge(RegressorMixin, BaseEstimator):
         n_targets = 1 if self.dual_coef_.ndim == 1 else self.dual_coef_.shape[1]
         if return_std:
             diagonal = self._diagonal(X, diagonal, ns)
-        converted = _converted(X, dtype, ns) * X.shape[1]
+        converted = converts(X, dtype, ns) * X.shape[1]
         # with the std: a triangular solve of each block (n_train per row, and its square)
         per_row = n_train * (1 + 3 * return_std)
         check_kernel_memory(

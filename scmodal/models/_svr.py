@@ -59,6 +59,7 @@ from ._kernel_ridge import (
     PREDICT_ADVICE,
     check_kernel_memory,
     check_number,
+    converts,
     fit_advice,
     kernel_matrix,
     kernel_ridge_predict_bytes,
@@ -682,9 +683,9 @@ class SVR(RegressorMixin, BaseEstimator):
             self._store(coef, intercept, n_iter, y, ns.xp.asarray(X, dtype=dtype), gamma)
             return self
         itemsize = np.dtype(dtype).itemsize
-        converted = int(Y.dtype != dtype or is_gpu_array(Y) != ns.is_gpu) * n_targets
+        converted = converts(Y, dtype, ns) * n_targets
         if kernel != "precomputed":
-            converted += int(X.dtype != dtype or is_gpu_array(X) != ns.is_gpu) * X.shape[1]
+            converted += converts(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
             X.shape[0],
             lambda n: svr_fit_bytes(n, n_targets, itemsize, n_converted=converted),
@@ -764,7 +765,7 @@ class SVR(RegressorMixin, BaseEstimator):
         dtype = self.dual_coef_.dtype
         n_train, n_predict = self.dual_coef_.shape[0], X.shape[0]
         n_targets = 1 if self.dual_coef_.ndim == 1 else self.dual_coef_.shape[1]
-        converted = int(X.dtype != dtype or is_gpu_array(X) != ns.is_gpu) * X.shape[1]
+        converted = converts(X, dtype, ns) * X.shape[1]
         check_kernel_memory(
             n_predict,
             lambda n: kernel_ridge_predict_bytes(
