@@ -45,6 +45,9 @@ class Head:
         for one value of each of ``params``.
     arrays, restore
         The fitted estimator's arrays for the model file, and the estimator back from them.
+    stored, optional
+        The names ``arrays`` gives besides ``dual_coef``: always, and only for some fits
+        (all of them or none, e.g. kernel ridge's posterior factor).
     kernel
         Fitted on a precomputed kernel (see the module's docstring).
     overwrites_kernel
@@ -72,6 +75,8 @@ class Head:
     posterior: bool = False
     auto: dict[str, tuple[float, ...]] = field(default_factory=dict)
     work: int = 2
+    stored: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
     defaults: dict[str, float] = field(default_factory=dict)
 
 
@@ -135,6 +140,7 @@ HEADS: dict[str, Head] = {
         posterior=True,
         auto={"gamma": GAMMA_AUTO, "alpha": (0.05, 0.1, 0.2, 0.5, 1.0)},
         defaults={"gamma": 0.005, "alpha": 0.2},
+        optional=("factor", "target_variance"),
     ),
     "svr": Head(
         "svr",
@@ -146,6 +152,7 @@ HEADS: dict[str, Head] = {
         auto={"gamma": GAMMA_AUTO, "C": (0.3, 1.0, 3.0, 10.0, 30.0)},
         work=12,
         defaults={"gamma": 0.005, "C": 3.0, "epsilon": 0.1},
+        stored=("intercept",),
     ),
 }
 

@@ -734,7 +734,7 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
             for name, fits in models.items():
                 inputs = Z[rows] if gammas[name] is None else kernels[gammas[name]]
                 head_mean, head_std = self._predict_head(
-                    fits, inputs, cells, Z[rows], name == posterior, ns
+                    fits, inputs, cells, Z[rows], HEADS[name].kernel, name == posterior, ns
                 )
                 if return_heads:
                     per_head[name][rows] = head_mean
@@ -749,16 +749,23 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         return {"mean": mean, "std": std, "heads": per_head}
 
     def _predict_head(
-        self, fits: list[Any], inputs: Any, cells: list[Any], Z: Any, posterior: bool, ns: Namespace
+        self,
+        fits: list[Any],
+        inputs: Any,
+        cells: list[Any],
+        Z: Any,
+        kernel: bool,
+        posterior: bool,
+        ns: Namespace,
     ) -> tuple[Any, Any]:
-        """Mean and standard deviation of one head's fits for one block of cells."""
+        """Mean and standard deviation of one head's fits for one block of cells
+        (``inputs``: kernel rows of all training cells for a ``kernel`` head, else ``Z``)."""
         xp = ns.xp
         total = total_sq = None
         for model, used in zip(fits, cells, strict=True):
             # take gives a C-ordered copy (indexing [:, used] an F-ordered one, which the
             # matrix product would copy again)
-            kernel_rows = used is not None and _takes_kernel_rows(model)
-            X = xp.take(inputs, used, axis=1) if kernel_rows else inputs
+            X = xp.take(inputs, used, axis=1) if kernel and used is not None else inputs
             if posterior:
                 diagonal = 1.0 if self.kernel == "rbf" else (Z.astype(xp.float64) ** 2).sum(axis=1)
                 pre, component_std = model.predict(X, return_std=True, diagonal=diagonal)
@@ -910,11 +917,6 @@ class ModalityPredictor(RegressorMixin, BaseEstimator):
         See :meth:`save`.
         """
         return read_model(path, cls)
-
-
-def _takes_kernel_rows(model: Any) -> bool:
-    """Whether a fitted head predicts from kernel rows (``kernel="precomputed"``)."""
-    return getattr(model, "kernel", None) == "precomputed"
 
 
 __all__ = ["ModalityPredictor"]

@@ -247,10 +247,6 @@ def _target_scaler(
     return GaussRankScaler.from_reference(reference)
 
 
-# each head's arrays besides `h_dual_coef`: (required, optional: all or none of them)
-HEAD_ARRAYS = {"krr": ((), ("factor", "target_variance")), "svr": (("intercept",), ())}
-
-
 def read_model(path: str | os.PathLike, cls: type[ModalityPredictor]) -> ModalityPredictor:
     """Read and check a file of :func:`write_model`; every inconsistency raises here."""
     path = Path(path)
@@ -381,7 +377,7 @@ def _read_head(
             f"one per fit of `fit_cells`, one row per training cell of `Z_train` and one "
             f"column per {'target' if width == 0 else 'target component'}",
         )
-    required, optional = HEAD_ARRAYS[name]
+    required, optional = HEADS[name].stored, HEADS[name].optional
     present = [attr for attr in optional if f"{name}_{attr}" in arrays]
     if present and len(present) < len(optional):
         missing = [f"{name}_{attr}" for attr in optional if attr not in present]
