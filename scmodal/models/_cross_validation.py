@@ -176,16 +176,17 @@ def cross_validate(
     points = {h.name: grid_points(h, grids) for h in heads}
     oof = {h.name: [ns.xp.zeros_like(T) for _ in points[h.name]] for h in heads}
     gammas = sorted({g for h in heads if h.kernel for g in grids["gamma"]})
-    for train, valid in progress_bar(folds, desc="cross-validation folds", disable=not show):
-        tr, va = to_device(train, ns), to_device(valid, ns)
+    splits = [(to_device(train, ns), to_device(valid, ns)) for train, valid in folds]
+    for tr, va in progress_bar(splits, desc="cross-validation folds", disable=not show):
+        Z_tr, T_tr, Z_va = Z[tr], T[tr], Z[va]
         for gamma in gammas if gammas else [None]:
             K_tr = K_va = None
             if gamma is not None:
-                K_tr = kernel_matrix(Z[tr], Z[tr], kernel, gamma, ns)
-                K_va = kernel_matrix(Z[va], Z[tr], kernel, gamma, ns)
+                K_tr = kernel_matrix(Z_tr, Z_tr, kernel, gamma, ns)
+                K_va = kernel_matrix(Z_va, Z_tr, kernel, gamma, ns)
             for head in heads:
                 mine = [i for i, p in enumerate(points[head.name]) if p.get("gamma") == gamma]
-                fold = (Z[tr], T[tr], Z[va], K_tr, K_va)
+                fold = (Z_tr, T_tr, Z_va, K_tr, K_va)
                 preds = _fold_predictions(head, [points[head.name][i] for i in mine], fold, ns)
                 for i, pred in zip(mine, preds, strict=True):
                     oof[head.name][i][va] = pred
@@ -194,7 +195,7 @@ def cross_validate(
     for head in heads:
         anchor = next((i for i, p in enumerate(points[head.name]) if p == head.defaults), None)
         errors, correlations, fold_mse, kept = _scores(
-            oof.pop(head.name), Y, finish, folds, anchor, ns
+            oof.pop(head.name), Y, finish, [va for _, va in splits], anchor
         )
         best = int(np.argmin(errors))
         chosen_by = "lowest RMSE"
@@ -252,25 +253,24 @@ def _scores(
     predictions: list[Any],
     Y: Any,
     finish: Callable[[Any], Any],
-    folds: list[tuple[np.ndarray, np.ndarray]],
+    valid: list[Any],
     anchor: int | None,
-    ns: Namespace,
 ) -> tuple[list[float], list[float], np.ndarray, dict[int, Any]]:
-    """RMSE, mean per-feature Pearson r and per-fold mean squared error of each
-    out-of-fold prediction (mapped by ``finish``), and the mapped predictions of the
-    lowest RMSE (the first, on a tie) and of ``anchor``, by index."""
+    """RMSE, mean per-feature Pearson r and per-fold mean squared error (``valid``: each
+    fold's validation rows, on the device) of each out-of-fold prediction (mapped by
+    ``finish``), and the mapped predictions of the lowest RMSE (the first, on a tie) and
+    of ``anchor``, by index."""
     from ..metrics import pearson, rmse
 
     errors: list[float] = []
     correlations: list[float] = []
-    fold_mse = np.zeros((len(predictions), len(folds)))
+    fold_mse = np.zeros((len(predictions), len(valid)))
     kept: dict[int, Any] = {}
     for i, pred in enumerate(predictions):
         P = finish(pred)
         errors.append(float(rmse(Y, P)))
         correlations.append(float(np.nanmean(to_numpy(pearson(Y, P, axis=0)))))
-        for f, (_, valid) in enumerate(folds):
-            va = to_device(valid, ns)
+        for f, va in enumerate(valid):
             fold_mse[i, f] = float(((Y[va] - P[va]) ** 2).mean())
         if errors[-1] < min(errors[:-1], default=np.inf):
             kept = {k: v for k, v in kept.items() if k == anchor}
