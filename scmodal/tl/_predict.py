@@ -15,10 +15,8 @@ from .._backend import get_namespace, is_gpu_array, is_sparse
 from .._validation import check_key, check_matrix, check_seed
 from ..get._device import record_columns
 from ..models import ModalityPredictor
-from ..models._heads import HEADS, heads_of
+from ..models._heads import heads_of
 from ._selection import obs_column, train_names
-
-METHODS = tuple(HEADS)
 
 
 def _check_mudata(mdata: Any, source: str, target: str) -> None:
@@ -151,6 +149,7 @@ def predict_modality(
     _check_mudata(mdata, source, target)
     check_seed(random_state)
     heads = heads_of(list(method) if isinstance(method, list | tuple) else method)
+    method = heads if len(heads) > 1 else heads[0]  # as ModalityPredictor takes it
     allowed = set(inspect.signature(ModalityPredictor).parameters) - {"random_state", "method"}
     unknown = set(method_params) - allowed
     if unknown:
@@ -180,9 +179,7 @@ def predict_modality(
     if batch_key is not None:
         groups = _batches(mdata, source, batch_key, names)
     key = f"{target}_predicted" if key_added is None else check_key(key_added)
-    model = ModalityPredictor(
-        method=heads if len(heads) > 1 else heads[0], random_state=random_state, **method_params
-    )
+    model = ModalityPredictor(method=method, random_state=random_state, **method_params)
     train_idx = src.obs_names.get_indexer(names)
     out = model.fit_predict(X, Y, train=train_idx, groups=groups)
     mean, std = out["mean"], out["std"]
@@ -210,9 +207,7 @@ def predict_modality(
     timings = dict(model.timings_)
     timings["fits"] = np.asarray(timings["fits"])
     params = {k: _plain(v) for k, v in model.get_params().items() if v is not None}
-    params.update(
-        source=source, target=target, method=_plain(heads if len(heads) > 1 else heads[0])
-    )
+    params.update(source=source, target=target, method=_plain(method))
     params["bagging"] = "none" if model.bagging is None else model.bagging
     if batch_key is not None:
         params["batch_key"] = batch_key
